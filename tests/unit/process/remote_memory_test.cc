@@ -1,0 +1,53 @@
+#include <catch2/catch.hpp>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/error.h"
+#include "process/remote_memory.h"
+
+using hotpatch::RemoteMemory;
+using hotpatch::RemotePtr;
+
+// The engine reads and writes other processes; reading our own is the same kernel path and keeps
+// this test free of process setup.
+TEST_CASE("RemoteMemory reads and writes in bulk, also through read-only pages") {
+  RemoteMemory memory(getpid());
+  size_t page = sysconf(_SC_PAGESIZE);
+  auto* area = static_cast<uint8_t*>(
+      mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(area != MAP_FAILED);
+  std::memset(area, 0xab, 2 * page);
+  RemotePtr at(reinterpret_cast<uint64_t>(area));
+
+  auto bytes = memory.Read(at + 10, page);  // crosses a page boundary
+  CHECK(bytes.size() == page);
+  CHECK(bytes[0] == 0xab);
+
+  REQUIRE(mprotect(area, 2 * page, PROT_READ) == 0);
+  const uint8_t pattern[] = {1, 2, 3, 4, 5};
+  memory.Write(at + page - 2, pattern);  // /proc/PID/mem writes through PROT_READ
+  CHECK(std::memcmp(area + page - 2, pattern, sizeof pattern) == 0);
+
+  // process_vm_readv refuses PROT_NONE; TryRead stops there, Read falls back to /proc/PID/mem.
+  REQUIRE(mprotect(area + page, page, PROT_NONE) == 0);
+  std::vector<uint8_t> out(2 * page);
+  CHECK(memory.TryRead(at, out) == page);
+  memory.Read(at, out);
+  CHECK(out[page] == 3);
+  munmap(area, 2 * page);
+}
+
+TEST_CASE("RemoteMemory errors name the pid and address") {
+  RemoteMemory memory(getpid());
+  try {
+    memory.Read(RemotePtr(8), 16);  // page zero is never mapped
+    FAIL("read of page zero succeeded");
+  } catch (const hotpatch::Error& e) {
+    CHECK(std::string(e.what()).find("0x8") != std::string::npos);
+    CHECK(std::string(e.what()).find(std::to_string(getpid())) != std::string::npos);
+  }
+  CHECK_THROWS_AS(RemoteMemory(999999999), hotpatch::Error);
+}
