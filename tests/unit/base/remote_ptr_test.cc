@@ -29,3 +29,11 @@ TEST_CASE("ErrnoError maps errno to stable codes") {
   const uint8_t bytes[] = {0xf3, 0x0f, 0x1e, 0xfa};
   CHECK(hotpatch::HexBytes(bytes) == "f3 0f 1e fa");
 }
+
+TEST_CASE("HexDigits and ParseHexDigits round-trip and reject junk") {
+  const uint8_t bytes[] = {0x00, 0x7f, 0xab, 0xff};
+  CHECK(hotpatch::HexDigits(bytes) == "007fabff");
+  CHECK(hotpatch::ParseHexDigits("007FabfF") == std::vector<uint8_t>{0x00, 0x7f, 0xab, 0xff});
+  CHECK_FALSE(hotpatch::ParseHexDigits("abc").has_value());
+  CHECK_FALSE(hotpatch::ParseHexDigits("zz").has_value());
+}
