@@ -1,0 +1,22 @@
+// Assembling small code pieces (trampolines, stubs, test functions) for a known tracee address
+// with asmjit, for anything beyond the fixed patterns of jump_encoding.h.
+#pragma once
+
+#include <asmjit/x86.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "base/remote_ptr.h"
+
+namespace hotpatch::x86_64 {
+
+// Runs `emit` on an x86-64 assembler whose code will live at `base` in the tracee, resolves its
+// labels and relative branches for that address, and returns the flattened bytes. Branches to
+// absolute addresses (a.jmp(uint64_t)) are encoded relative to `base`. Throws Error(kInternal)
+// with asmjit's message when emission fails, Error(kUnsupported) when a branch cannot reach.
+std::vector<uint8_t> AssembleStub(RemotePtr base,
+                                  const std::function<void(asmjit::x86::Assembler&)>& emit);
+
+}  // namespace hotpatch::x86_64
