@@ -16,8 +16,9 @@ constexpr uint64_t AlignUp(uint64_t value, uint64_t alignment) {
 }
 
 // Walks the notes of one note area; returns the GNU build-id descriptor if present.
-// gABI: each note is an Elf64_Nhdr, then the name and the descriptor, each padded to the area's
-// alignment — 4 for classic notes, 8 for areas aligned to 8 (.note.gnu.property).
+// gABI: each note is an Elf64_Nhdr, then the name and the descriptor, each starting at an offset
+// aligned to the area's alignment — 4 for classic notes, 8 for areas aligned to 8
+// (.note.gnu.property), where the 12-byte header plus "GNU\0" puts the descriptor at 16.
 std::optional<std::vector<uint8_t>> FindBuildIdNote(std::span<const uint8_t> notes,
                                                     uint64_t area_alignment,
                                                     const std::string& path,
@@ -28,8 +29,8 @@ std::optional<std::vector<uint8_t>> FindBuildIdNote(std::span<const uint8_t> not
     Elf64_Nhdr header;
     std::memcpy(&header, notes.data() + at, sizeof header);
     uint64_t name_at = at + sizeof header;
-    uint64_t desc_at = name_at + AlignUp(header.n_namesz, alignment);
-    uint64_t next = desc_at + AlignUp(header.n_descsz, alignment);
+    uint64_t desc_at = AlignUp(name_at + header.n_namesz, alignment);
+    uint64_t next = AlignUp(desc_at + header.n_descsz, alignment);
     // n_namesz and n_descsz are 32-bit, so these sums cannot overflow 64 bits; they may still
     // point past the area.
     if (desc_at + header.n_descsz > notes.size()) {

@@ -34,22 +34,16 @@ std::string SectionField(uint32_t index, std::string_view name, std::string_view
   return text + " " + std::string(field);
 }
 
-std::vector<uint8_t> ReadWholeFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    int err = errno;
-    if (err == ENOENT || err == ENOTDIR) throw Error(ErrorCode::kNotFound, path + ": no such file");
-    throw ErrnoError("open " + path, err);
-  }
+std::vector<uint8_t> ReadWholeFile(int fd, const std::string& path) {
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) throw ErrnoError("stat " + path);
+  if (::fstat(fd, &st) != 0) throw ErrnoError("stat " + path);
   if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::kBadRequest, path + ": not a regular file");
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t done = 0;
   for (;;) {
     // The file may change size under us; read to end of file, not to st_size.
     if (done == bytes.size()) bytes.resize(bytes.size() + 4096);
-    ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw ErrnoError("read " + path);
     if (n == 0) break;
@@ -62,7 +56,18 @@ std::vector<uint8_t> ReadWholeFile(const std::string& path) {
 }  // namespace
 
 ElfFile ElfFile::Open(const std::string& path) {
-  return ElfFile(ReadWholeFile(path), path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) throw Error(ErrorCode::kNotFound, path + ": no such file");
+    throw ErrnoError("open " + path, err);
+  }
+  return FromFd(fd.get(), path);
+}
+
+ElfFile ElfFile::FromFd(int fd, std::string display_name) {
+  auto bytes = ReadWholeFile(fd, display_name);
+  return ElfFile(std::move(bytes), std::move(display_name));
 }
 
 ElfFile ElfFile::FromBytes(std::vector<uint8_t> bytes, std::string display_name) {
@@ -110,6 +115,28 @@ void ElfFile::ReadHeaders() {
     throw Error(ErrorCode::kUnsupported, path_ + ": not a 64-bit little-endian ELF file");
   }
 
+  // libelf quietly reports zero sections or segments when a table does not fit in the image; a
+  // truncated file would then parse as an empty one. Check the tables' extents first.
+  Elf64_Ehdr raw;
+  std::memcpy(&raw, bytes_.data(), sizeof raw);
+  if (raw.e_phnum != 0) {
+    if (raw.e_phentsize != sizeof(Elf64_Phdr)) {
+      throw MalformedElf(path_, "e_phentsize " + std::to_string(raw.e_phentsize));
+    }
+    // PN_XNUM: the real count is in section header 0; at least that many entries must fit.
+    CheckInFile(raw.e_phoff, uint64_t(raw.e_phnum) * sizeof(Elf64_Phdr), "program header table");
+  }
+  if (raw.e_shoff != 0) {
+    if (raw.e_shentsize != sizeof(Elf64_Shdr)) {
+      throw MalformedElf(path_, "e_shentsize " + std::to_string(raw.e_shentsize));
+    }
+    // e_shnum == 0 with e_shoff set: extended numbering, the count is in section header 0.
+    CheckInFile(raw.e_shoff, std::max<uint64_t>(raw.e_shnum, 1) * sizeof(Elf64_Shdr),
+                "section header table");
+  } else if (raw.e_shnum != 0) {
+    throw MalformedElf(path_, "e_shnum " + std::to_string(raw.e_shnum) + " without e_shoff");
+  }
+
   static const bool libelf_ready = elf_version(EV_CURRENT) != EV_NONE;
   if (!libelf_ready) throw Error(ErrorCode::kInternal, "libelf: elf_version failed");
   ElfHandle elf(elf_memory(reinterpret_cast<char*>(bytes_.data()), bytes_.size()));
@@ -121,15 +148,16 @@ void ElfFile::ReadHeaders() {
   type_ = header->e_type;
   machine_ = header->e_machine;
 
-  // Program headers. libelf checks the table against the image size, but not e_phentsize.
+  // Program headers.
   size_t segment_count = 0;
   if (elf_getphdrnum(elf.get(), &segment_count) != 0) {
     throw MalformedElf(path_, std::string("e_phnum: ") + elf_errmsg(-1));
   }
+  if (raw.e_phnum != PN_XNUM && segment_count != raw.e_phnum) {
+    throw MalformedElf(path_, "e_phnum " + std::to_string(raw.e_phnum) + ": libelf found " +
+                                  std::to_string(segment_count) + " segments");
+  }
   if (segment_count > 0) {
-    if (header->e_phentsize != sizeof(Elf64_Phdr)) {
-      throw MalformedElf(path_, "e_phentsize " + std::to_string(header->e_phentsize));
-    }
     CheckInFile(header->e_phoff, segment_count * sizeof(Elf64_Phdr), "program header table");
     const Elf64_Phdr* phdrs = elf64_getphdr(elf.get());
     if (phdrs == nullptr) throw MalformedElf(path_, std::string("e_phoff: ") + elf_errmsg(-1));
@@ -147,10 +175,11 @@ void ElfFile::ReadHeaders() {
   if (elf_getshdrnum(elf.get(), &section_count) != 0) {
     throw MalformedElf(path_, std::string("e_shnum: ") + elf_errmsg(-1));
   }
-  if (section_count == 0) return;
-  if (header->e_shentsize != sizeof(Elf64_Shdr)) {
-    throw MalformedElf(path_, "e_shentsize " + std::to_string(header->e_shentsize));
+  if (raw.e_shnum != 0 && section_count != raw.e_shnum) {
+    throw MalformedElf(path_, "e_shnum " + std::to_string(raw.e_shnum) + ": libelf found " +
+                                  std::to_string(section_count) + " sections");
   }
+  if (section_count == 0) return;
   CheckInFile(header->e_shoff, section_count * sizeof(Elf64_Shdr), "section header table");
   sections_.reserve(section_count);
   for (size_t i = 0; i < section_count; ++i) {

@@ -63,6 +63,9 @@ class ElfFile {
   // Reads and parses the whole file. Throws kNotFound (no such file), kPermissionDenied, or
   // kBadRequest (not an ELF file, malformed), each naming the path.
   static ElfFile Open(const std::string& path);
+  // Reads the whole regular file behind an open descriptor (e.g. a /proc/PID/map_files entry,
+  // which may be unlinked); `display_name` names it in errors and path().
+  static ElfFile FromFd(int fd, std::string display_name);
   // Parses an image already in memory (e.g. the vDSO read from a target). `display_name` stands
   // for the path in errors and path().
   static ElfFile FromBytes(std::vector<uint8_t> bytes, std::string display_name);
