@@ -1,0 +1,376 @@
+#include "process/process_attachment.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <thread>
+#include <utility>
+
+#include "base/error.h"
+#include "process/ptrace_request.h"
+#include "process/signal_requeue.h"
+#include "process/thread_status.h"
+
+namespace hotpatch {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string PidText(pid_t pid) {
+  return "pid " + std::to_string(pid);
+}
+
+// Resuming a thread fails with ESRCH when it was killed (SIGKILL wakes even a ptrace-stopped
+// thread): its exit is reported to us later, which is where we forget it.
+void ThrowUnlessGone(int err, std::string_view request, pid_t tid) {
+  if (err != 0 && err != ESRCH) throw PtraceError(request, tid, err);
+}
+
+}  // namespace
+
+ProcessAttachment::ProcessAttachment(pid_t pid)
+    : pid_(pid), tracer_tid_(::gettid()), memory_(std::make_unique<RemoteMemory>(pid)) {}
+
+ProcessAttachment::ProcessAttachment(ProcessAttachment&& other) noexcept
+    : pid_(std::exchange(other.pid_, 0)),
+      tracer_tid_(other.tracer_tid_),
+      memory_(std::move(other.memory_)),
+      threads_(std::move(other.threads_)),
+      stopped_(std::exchange(other.stopped_, false)),
+      stopped_threads_(std::move(other.stopped_threads_)),
+      stop_began_(other.stop_began_),
+      last_pause_(other.last_pause_),
+      last_stop_latency_(other.last_stop_latency_) {
+  other.threads_.clear();
+}
+
+ProcessAttachment ProcessAttachment::Seize(pid_t pid) {
+  if (pid <= 0) throw Error(ErrorCode::kBadRequest, "cannot attach to " + PidText(pid));
+  if (pid == ::getpid()) {
+    throw Error(ErrorCode::kBadRequest, "cannot attach to " + PidText(pid) +
+                                            ": it is this process (a thread cannot "
+                                            "trace its own thread group)");
+  }
+  std::optional<TaskStatus> status = TryReadTaskStatus(pid, pid);
+  if (!status) throw Error(ErrorCode::kNoSuchProcess, PidText(pid) + " does not exist");
+  if (status->state == 'Z' || status->state == 'X') {
+    throw Error(ErrorCode::kNoSuchProcess, PidText(pid) + " has exited (zombie)");
+  }
+  if (status->tracer_pid != 0) {
+    throw Error(ErrorCode::kPermissionDenied,
+                PidText(pid) + " is already traced by tid " + std::to_string(status->tracer_pid) +
+                    " (TracerPid in /proc/" + std::to_string(pid) + "/status)");
+  }
+  ProcessAttachment attachment(pid);
+  // From here on, a throw runs the destructor, which detaches whatever was seized.
+  attachment.SeizeNewThreads();
+  if (attachment.threads_.empty()) {
+    throw Error(ErrorCode::kNoSuchProcess, PidText(pid) + " exited while attaching");
+  }
+  // Threads created while we scanned stop at birth, and their creators at the clone event.
+  attachment.ServicePendingStops(Mode::kRunning);
+  return attachment;
+}
+
+ProcessAttachment::~ProcessAttachment() {
+  if (pid_ == 0) return;  // moved from
+  try {
+    // Only a stopped thread can be detached (PTRACE_DETACH, like most requests, needs the
+    // tracee in a ptrace-stop), and stopping also collects the signals we must give back.
+    if (!stopped_) StopAll();
+  } catch (...) {
+    // Best effort below: detach whatever is stopped; a thread we cannot stop any more is gone.
+  }
+  DetachAll();
+}
+
+void ProcessAttachment::CheckTracerThread(const char* operation) const {
+  if (::gettid() != tracer_tid_) {
+    throw Error(ErrorCode::kInternal,
+                std::string(operation) + " of " + PidText(pid_) + " called on thread " +
+                    std::to_string(::gettid()) + ", but only the thread that attached (" +
+                    std::to_string(tracer_tid_) + ") may issue ptrace requests for it");
+  }
+}
+
+void ProcessAttachment::SeizeNewThreads() {
+  for (bool found_new = true; found_new;) {
+    found_new = false;
+    for (pid_t tid : ListThreads(pid_)) {
+      if (threads_.contains(tid)) continue;
+      int err = TryPtraceSeize(tid);
+      if (err == ESRCH) continue;  // exited since we listed it
+      if (err == EPERM) {
+        std::optional<TaskStatus> status = TryReadTaskStatus(pid_, tid);
+        // An exiting thread refuses attachment; it does not matter any more.
+        if (!status || status->state == 'Z' || status->state == 'X') continue;
+        // PTRACE_O_TRACECLONE attached it for us already: its creator was seized first.
+        if (status->tracer_pid == tracer_tid_) err = 0;
+        if (status->tracer_pid != 0 && status->tracer_pid != tracer_tid_) {
+          throw Error(ErrorCode::kPermissionDenied,
+                      "tid " + std::to_string(tid) + " of " + PidText(pid_) +
+                          " is already traced by tid " + std::to_string(status->tracer_pid));
+        }
+      }
+      if (err != 0) {
+        throw PtraceError("PTRACE_SEIZE of " + PidText(pid_) + ":", tid, err);
+      }
+      threads_[tid].tid = tid;
+      found_new = true;
+    }
+  }
+}
+
+void ProcessAttachment::HandleStop(TracedThread& thread, const ThreadStop& stop, Mode mode) {
+  pid_t tid = thread.tid;
+  switch (stop.kind) {
+    case StopKind::kExited:
+    case StopKind::kGone:
+      // Signals a dead thread held die with it, as they would have without us.
+      threads_.erase(tid);
+      return;
+    case StopKind::kClone: {
+      auto new_tid = static_cast<pid_t>(PtraceGetEventMessage(tid));
+      // Attached by PTRACE_O_TRACECLONE; it reports a PTRACE_EVENT_STOP at birth.
+      if (new_tid > 0) threads_[new_tid].tid = new_tid;
+      [[fallthrough]];
+    }
+    case StopKind::kOtherEvent:
+      // Event stops happen inside a system call: registers are not the user-mode state yet. Let
+      // the call finish; while stopping, the interrupt (re-armed: any trap clears a pending one)
+      // traps the thread again on its way back to user mode.
+      if (mode == Mode::kStopping)
+        ThrowUnlessGone(TryPtraceInterrupt(tid), "PTRACE_INTERRUPT", tid);
+      ThrowUnlessGone(TryPtraceContinue(tid, 0), "PTRACE_CONT", tid);
+      return;
+    case StopKind::kInterrupt:
+      // The kernel reports a jobctl trap with the stop signal as long as a group-stop is in
+      // effect (do_jobctl_trap), so SIGTRAP here means the group-stop, if any, has ended.
+      thread.group_stopped = false;
+      if (mode == Mode::kStopping) {
+        thread.stopped = true;
+        thread.stop_kind = stop.kind;
+      } else {
+        ThrowUnlessGone(TryPtraceContinue(tid, 0), "PTRACE_CONT", tid);
+      }
+      return;
+    case StopKind::kGroupStop:
+      thread.group_stopped = true;
+      if (mode == Mode::kStopping) {
+        thread.stopped = true;
+        thread.stop_kind = stop.kind;
+      } else {
+        // PTRACE_CONT would run the thread although its process is stopped; PTRACE_LISTEN keeps it
+        // stopped and still lets it report SIGCONT or our next interrupt.
+        ThrowUnlessGone(TryPtraceListen(tid), "PTRACE_LISTEN", tid);
+      }
+      return;
+    case StopKind::kSignalDelivery:
+      if (mode == Mode::kStopping) {
+        // It has dequeued the signal; it is gone from the kernel's queue and only we can give it
+        // back (ResumeAll / detach).
+        siginfo_t info{};
+        try {
+          info = PtraceGetSignalInfo(tid);
+        } catch (const Error&) {
+          info.si_signo = stop.signal;
+          info.si_code = SI_USER;
+        }
+        thread.held_signals.push_back(info);
+        thread.stopped = true;
+        thread.stop_kind = stop.kind;
+      } else {
+        ThrowUnlessGone(TryPtraceContinue(tid, stop.signal), "PTRACE_CONT", tid);
+      }
+      return;
+  }
+}
+
+void ProcessAttachment::ServicePendingStops(Mode mode) {
+  // Bounded: a thread flooded with signals would otherwise keep us here forever.
+  for (int round = 0; round < 1000; ++round) {
+    bool any_reported = false;
+    std::vector<pid_t> running;
+    for (const auto& [tid, thread] : threads_) {
+      if (!thread.stopped) running.push_back(tid);
+    }
+    for (pid_t tid : running) {
+      auto it = threads_.find(tid);
+      if (it == threads_.end()) continue;
+      std::optional<ThreadStop> stop = PollThreadStop(tid);
+      if (!stop) continue;
+      any_reported = true;
+      HandleStop(it->second, *stop, mode);
+    }
+    if (!any_reported) return;
+  }
+}
+
+void ProcessAttachment::WaitUntilAllStopped() {
+  for (;;) {
+    auto running = std::find_if(threads_.begin(), threads_.end(),
+                                [](const auto& entry) { return !entry.second.stopped; });
+    if (running == threads_.end()) return;
+    HandleStop(running->second, WaitForThreadStop(running->first), Mode::kStopping);
+  }
+}
+
+void ProcessAttachment::StopAll() {
+  CheckTracerThread("StopAll");
+  if (stopped_) return;
+  stop_began_ = Clock::now();
+  // Take the stops already reported first: interrupting a thread that is already in a
+  // ptrace-stop leaves the interrupt pending, and it would trap again right after we resume it.
+  ServicePendingStops(Mode::kStopping);
+  for (;;) {
+    for (auto& [tid, thread] : threads_) {
+      if (!thread.stopped) ThrowUnlessGone(TryPtraceInterrupt(tid), "PTRACE_INTERRUPT", tid);
+    }
+    WaitUntilAllStopped();
+    // Every thread we know is stopped and followed its clones, so the process has no other thread
+    // unless one escaped us; /proc is the ground truth.
+    size_t known = threads_.size();
+    SeizeNewThreads();
+    if (threads_.size() == known) break;
+  }
+  if (threads_.empty()) throw Error(ErrorCode::kNoSuchProcess, PidText(pid_) + " has exited");
+  CaptureStoppedThreads();
+  stopped_ = true;
+  last_stop_latency_ = Clock::now() - stop_began_;
+}
+
+void ProcessAttachment::CaptureStoppedThreads() {
+  stopped_threads_.clear();
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    StoppedThread captured;
+    captured.tid = it->first;
+    if (int err = TryPtraceGetRegisters(captured.tid, captured.regs)) {
+      if (err != ESRCH) throw PtraceError("PTRACE_GETREGS", captured.tid, err);
+      // SIGKILLed while stopped: reap it.
+      WaitForThreadStop(captured.tid);
+      it = threads_.erase(it);
+      continue;
+    }
+    captured.name = ReadThreadName(pid_, captured.tid);
+    stopped_threads_.push_back(std::move(captured));
+    ++it;
+  }
+  if (stopped_threads_.empty()) {
+    throw Error(ErrorCode::kNoSuchProcess, PidText(pid_) + " has exited");
+  }
+}
+
+int ProcessAttachment::SignalToInject(TracedThread& thread) {
+  if (thread.held_signals.empty()) return 0;
+  size_t first_requeued = 0;
+  int signal = 0;
+  // Only a signal-delivery-stop takes a signal from PTRACE_CONT / PTRACE_DETACH; the kernel
+  // ignores it in other stops. PTRACE_SETSIGINFO gives the handler the sender's siginfo even when
+  // the stop is now another one (the single-step SIGTRAP of a remote system call).
+  if (thread.stop_kind == StopKind::kSignalDelivery) {
+    try {
+      PtraceSetSignalInfo(thread.tid, thread.held_signals.front());
+      signal = thread.held_signals.front().si_signo;
+      first_requeued = 1;
+    } catch (const Error&) {
+      // Requeue it with the others below.
+    }
+  }
+  for (size_t i = first_requeued; i < thread.held_signals.size(); ++i) {
+    RequeueSignal(pid_, thread.tid, thread.held_signals[i]);
+  }
+  thread.held_signals.clear();
+  return signal;
+}
+
+void ProcessAttachment::ResumeAll() {
+  CheckTracerThread("ResumeAll");
+  if (!stopped_) return;
+  // Resume every thread even if one fails: leaving the others stopped is the worse outcome.
+  std::optional<Error> first_error;
+  for (auto& [tid, thread] : threads_) {
+    int err;
+    const char* request;
+    if (thread.group_stopped && thread.stop_kind == StopKind::kGroupStop) {
+      SignalToInject(thread);  // requeues: a group-stop takes no signal
+      err = TryPtraceListen(tid);
+      request = "PTRACE_LISTEN";
+    } else {
+      err = TryPtraceContinue(tid, SignalToInject(thread));
+      request = "PTRACE_CONT";
+    }
+    thread.stopped = false;
+    if (err != 0 && err != ESRCH && !first_error) first_error = PtraceError(request, tid, err);
+  }
+  last_pause_ = Clock::now() - stop_began_;
+  stopped_ = false;
+  stopped_threads_.clear();
+  if (first_error) throw *first_error;
+}
+
+void ProcessAttachment::RunFor(std::chrono::microseconds duration) {
+  CheckTracerThread("RunFor");
+  auto deadline = Clock::now() + duration;
+  if (stopped_) {
+    std::this_thread::sleep_until(deadline);
+    return;
+  }
+  // Polling, because waits must name a tid (waitpid(-1) could reap our other children) and a
+  // SIGCHLD handler is not a library's to install.
+  std::chrono::microseconds pause(20);
+  for (;;) {
+    ServicePendingStops(Mode::kRunning);
+    auto now = Clock::now();
+    if (now >= deadline) return;
+    std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
+  }
+}
+
+const std::vector<StoppedThread>& ProcessAttachment::threads() const {
+  if (!stopped_) {
+    throw Error(ErrorCode::kInternal, "threads() of " + PidText(pid_) + " while it runs");
+  }
+  return stopped_threads_;
+}
+
+ProcessAttachment::TracedThread& ProcessAttachment::StoppedThreadRecord(pid_t tid,
+                                                                        const char* operation) {
+  CheckTracerThread(operation);
+  auto it = threads_.find(tid);
+  if (!stopped_ || it == threads_.end() || !it->second.stopped) {
+    throw Error(ErrorCode::kInternal, std::string(operation) + ": tid " + std::to_string(tid) +
+                                          " of " + PidText(pid_) + " is not a stopped thread");
+  }
+  return it->second;
+}
+
+void ProcessAttachment::SetRegisters(pid_t tid, const user_regs_struct& regs) {
+  StoppedThreadRecord(tid, "SetRegisters");
+  PtraceSetRegisters(tid, regs);
+  for (auto& thread : stopped_threads_) {
+    if (thread.tid == tid) thread.regs = regs;
+  }
+}
+
+void ProcessAttachment::DetachAll() noexcept {
+  for (auto& [tid, thread] : threads_) {
+    int signal = 0;
+    if (thread.stopped) {
+      try {
+        signal = SignalToInject(thread);
+      } catch (...) {
+      }
+    }
+    // A group-stopped thread goes back into the group-stop: __ptrace_unlink re-arms it while
+    // SIGNAL_STOP_STOPPED is set. A pending interrupt is cleared by the unlink too.
+    TryPtraceDetach(tid, signal);
+  }
+  threads_.clear();
+  stopped_threads_.clear();
+  stopped_ = false;
+}
+
+}  // namespace hotpatch

@@ -1,0 +1,119 @@
+// The one owner of the ptrace attachment of every thread of one process (as in rr, one owner per
+// traced task): it seizes them, stops and resumes them all, services their ptrace stops, and
+// detaches from them, losing no signal and leaving a SIGSTOPped process stopped.
+//
+// The tracer is a thread, not a process: the kernel accepts ptrace requests for a tracee only from
+// the thread that attached it. Every method must therefore run on the thread that called Seize();
+// they check it and throw kInternal otherwise.
+//
+// While attached and running, any signal or new thread puts a thread in a ptrace-stop until we
+// continue it: call RunFor() (the back-off between attempts) rather than sleeping.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "process/remote_memory.h"
+#include "process/thread_stop.h"
+
+namespace hotpatch {
+
+struct StoppedThread {
+  pid_t tid = 0;
+  std::string name;       // /proc/PID/task/TID/comm
+  user_regs_struct regs;  // valid while stopped
+};
+
+class ProcessAttachment {
+ public:
+  // PTRACE_SEIZEs every thread (with PTRACE_O_TRACECLONE, never PTRACE_O_EXITKILL); the threads
+  // keep running. Rescans /proc/PID/task until no thread is new. Refuses our own process and a
+  // process another tracer holds. Throws kNoSuchProcess / kPermissionDenied naming pid and tid;
+  // on failure whatever was seized is detached again before throwing.
+  static ProcessAttachment Seize(pid_t pid);
+
+  ProcessAttachment(ProcessAttachment&&) noexcept;
+  ProcessAttachment& operator=(ProcessAttachment&&) = delete;
+  ProcessAttachment(const ProcessAttachment&) = delete;
+  ProcessAttachment& operator=(const ProcessAttachment&) = delete;
+  // Never throws: stops what runs, re-injects or requeues every signal we hold, detaches every
+  // thread. The threads run again, except those of a group-stopped process, which the kernel puts
+  // back into the group-stop.
+  ~ProcessAttachment();
+
+  // Interrupts every thread, then waits for each; follows threads created meanwhile, forgets
+  // threads that exit. Captures registers and name of each. Throws kNoSuchProcess if the whole
+  // process is gone.
+  void StopAll();
+  // Continues every thread (re-injecting the signal it was about to receive); group-stopped
+  // threads get PTRACE_LISTEN, so they stay stopped but keep reporting.
+  void ResumeAll();
+  // Services ptrace stops (signals to pass on, new threads to let go, group-stops) for this long.
+  // Only sleeps while stopped.
+  void RunFor(std::chrono::microseconds duration);
+
+  bool stopped() const { return stopped_; }
+  pid_t pid() const { return pid_; }
+  // Only while stopped; ordered by tid.
+  const std::vector<StoppedThread>& threads() const;
+  // Writes the registers of a stopped thread (and the copy threads() returns).
+  void SetRegisters(pid_t tid, const user_regs_struct& regs);
+  RemoteMemory& memory() { return *memory_; }
+
+  // First PTRACE_INTERRUPT issued -> last PTRACE_CONT issued, of the last stop/resume cycle: the
+  // time the target was stopped (`pause_us`).
+  std::chrono::nanoseconds last_pause() const { return last_pause_; }
+  // First PTRACE_INTERRUPT issued -> every thread stopped, of the last StopAll.
+  std::chrono::nanoseconds last_stop_latency() const { return last_stop_latency_; }
+
+ private:
+  friend class RemoteSyscall;
+
+  // Our bookkeeping for one traced thread.
+  struct TracedThread {
+    pid_t tid = 0;
+    // We hold it in a ptrace-stop at the boundary to user mode (see ThreadStop).
+    bool stopped = false;
+    StopKind stop_kind = StopKind::kInterrupt;  // of the stop we hold it in
+    // Its last report was a group-stop; we keep it in it (PTRACE_LISTEN) until SIGCONT.
+    bool group_stopped = false;
+    // Signals it dequeued while we held it, oldest first: we owe them back.
+    std::vector<siginfo_t> held_signals;
+  };
+  enum class Mode { kRunning, kStopping };
+
+  explicit ProcessAttachment(pid_t pid);
+
+  void CheckTracerThread(const char* operation) const;
+  void SeizeNewThreads();
+  // Applies one reported stop of `thread` according to what we are doing.
+  void HandleStop(TracedThread& thread, const ThreadStop& stop, Mode mode);
+  // Polls every running thread until none has anything to report.
+  void ServicePendingStops(Mode mode);
+  void WaitUntilAllStopped();
+  void CaptureStoppedThreads();
+  // Gives back held signals: the oldest through the stop's own injection when the thread is in a
+  // signal-delivery-stop, the others queued again. Returns the signal to pass to CONT/DETACH.
+  int SignalToInject(TracedThread& thread);
+  void DetachAll() noexcept;
+  TracedThread& StoppedThreadRecord(pid_t tid, const char* operation);
+
+  pid_t pid_ = 0;
+  pid_t tracer_tid_ = 0;
+  std::unique_ptr<RemoteMemory> memory_;
+  std::map<pid_t, TracedThread> threads_;
+  bool stopped_ = false;
+  std::vector<StoppedThread> stopped_threads_;
+  std::chrono::steady_clock::time_point stop_began_;
+  std::chrono::nanoseconds last_pause_{0};
+  std::chrono::nanoseconds last_stop_latency_{0};
+};
+
+}  // namespace hotpatch

@@ -1,0 +1,68 @@
+#include "process/thread_status.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <memory>
+
+#include "base/error.h"
+
+namespace hotpatch {
+
+namespace {
+
+std::string TaskPath(pid_t pid, pid_t tid) {
+  return "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
+}
+
+}  // namespace
+
+std::vector<pid_t> ListThreads(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/task";
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), ::closedir);
+  if (!dir) {
+    int err = errno;
+    throw ErrnoError("list threads of pid " + std::to_string(pid) + " (" + path + ")",
+                     err == ENOENT ? ESRCH : err);
+  }
+  std::vector<pid_t> tids;
+  while (dirent* entry = ::readdir(dir.get())) {
+    std::string_view name(entry->d_name);
+    pid_t tid = 0;
+    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), tid);
+    if (ec == std::errc() && end == name.data() + name.size()) tids.push_back(tid);
+  }
+  std::sort(tids.begin(), tids.end());
+  return tids;
+}
+
+std::string ReadThreadName(pid_t pid, pid_t tid) {
+  std::ifstream comm(TaskPath(pid, tid) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name;
+}
+
+std::optional<TaskStatus> TryReadTaskStatus(pid_t pid, pid_t tid) {
+  std::ifstream file(TaskPath(pid, tid) + "/status");
+  if (!file) return std::nullopt;
+  TaskStatus status;
+  bool seen_state = false;
+  std::string line;
+  while (std::getline(file, line)) {
+    if (line.starts_with("State:")) {
+      auto letter = line.find_first_not_of(" \t", 6);
+      if (letter != std::string::npos) status.state = line[letter];
+      seen_state = true;
+    } else if (line.starts_with("TracerPid:")) {
+      status.tracer_pid = std::stoi(line.substr(10));
+    }
+  }
+  if (!seen_state) return std::nullopt;
+  return status;
+}
+
+}  // namespace hotpatch

@@ -1,0 +1,27 @@
+// The threads of a process and their state, as /proc shows them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hotpatch {
+
+// The tids in /proc/PID/task, sorted. Throws kNoSuchProcess naming the pid if it is gone.
+std::vector<pid_t> ListThreads(pid_t pid);
+
+// /proc/PID/task/TID/comm without the newline; "" if the thread is gone.
+std::string ReadThreadName(pid_t pid, pid_t tid);
+
+// The fields of /proc/PID/task/TID/status the attachment cares about.
+struct TaskStatus {
+  char state = '?';      // 'R', 'S', 'D', 'T' (stopped), 't' (tracing stop), 'Z', 'X'
+  pid_t tracer_pid = 0;  // the tid of the tracing thread (it is a thread that traces), or 0
+};
+
+// nullopt if the thread is gone.
+std::optional<TaskStatus> TryReadTaskStatus(pid_t pid, pid_t tid);
+
+}  // namespace hotpatch

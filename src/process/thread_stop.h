@@ -1,0 +1,53 @@
+// What a traced thread reports to its tracer, decoded from the wait status.
+//
+// With PTRACE_SEIZE the kernel reports (see ptrace(2), "Stopped states"):
+//  - PTRACE_EVENT_STOP with SIGTRAP: our PTRACE_INTERRUPT, or the first stop of a thread that
+//    PTRACE_O_TRACECLONE attached for us;
+//  - PTRACE_EVENT_STOP with a stop signal (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU): a group-stop;
+//  - a plain stop with a signal: signal-delivery-stop, the signal is ours to re-inject or lose;
+//  - PTRACE_EVENT_CLONE: the thread is inside clone() and has created a new, attached thread.
+// Waits always name the tid (__WALL for threads, __WNOTHREAD so that in a multi-threaded daemon
+// we never reap a stop that belongs to a tracee of another of our threads).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+namespace hotpatch {
+
+enum class StopKind {
+  kExited,          // exited or killed: the thread is gone (its zombie is reaped by the wait)
+  kGone,            // waitpid said ECHILD: no longer our tracee (reaped elsewhere, or vanished)
+  kInterrupt,       // PTRACE_EVENT_STOP with SIGTRAP
+  kGroupStop,       // PTRACE_EVENT_STOP with a stop signal
+  kSignalDelivery,  // about to deliver `signal`
+  kClone,           // PTRACE_EVENT_CLONE, inside the clone() system call
+  kOtherEvent,      // any other PTRACE_EVENT (exec, ...), inside a system call
+};
+
+struct ThreadStop {
+  StopKind kind = StopKind::kGone;
+  int signal = 0;  // the signal of a signal-delivery-stop or group-stop; the killing signal
+  int raw_status = 0;
+
+  // At the boundary to user mode (a jobctl trap or a signal-delivery-stop): registers are the
+  // thread's user-mode state and may be changed. Event stops happen inside a system call.
+  bool at_user_boundary() const {
+    return kind == StopKind::kInterrupt || kind == StopKind::kGroupStop ||
+           kind == StopKind::kSignalDelivery;
+  }
+};
+
+ThreadStop DecodeWaitStatus(int status);
+
+// Blocks until `tid` reports a stop or its exit.
+ThreadStop WaitForThreadStop(pid_t tid);
+// Returns the stop `tid` has already reported, if any, without blocking.
+std::optional<ThreadStop> PollThreadStop(pid_t tid);
+
+// "signal-delivery-stop (SIGUSR1)", for messages.
+std::string DescribeStop(const ThreadStop& stop);
+
+}  // namespace hotpatch

@@ -1,0 +1,71 @@
+// What the tests check from outside: the state and tracer of every thread of a target, as /proc
+// shows it, and numbers the targets print.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "process/thread_status.h"
+#include "support/target_process.h"
+
+namespace hotpatch::test {
+
+// Every thread's status; threads that vanish while we read are left out.
+inline std::map<pid_t, TaskStatus> ThreadStatuses(pid_t pid) {
+  std::map<pid_t, TaskStatus> statuses;
+  for (pid_t tid : ListThreads(pid)) {
+    if (auto status = TryReadTaskStatus(pid, tid)) statuses[tid] = *status;
+  }
+  return statuses;
+}
+
+// Polls until `accept` holds for every thread (the kernel moves a detached thread into its next
+// state asynchronously). Returns false on timeout: the test then fails with the statuses printed.
+inline bool WaitUntilEveryThread(pid_t pid, const std::function<bool(const TaskStatus&)>& accept,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    bool all = true;
+    for (const auto& [tid, status] : ThreadStatuses(pid)) all = all && accept(status);
+    if (all) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    usleep(2000);
+  }
+}
+
+inline std::string DescribeThreads(pid_t pid) {
+  std::string text;
+  for (const auto& [tid, status] : ThreadStatuses(pid)) {
+    text += std::to_string(tid) + ":" + status.state +
+            "/tracer=" + std::to_string(status.tracer_pid) + " ";
+  }
+  return text;
+}
+
+inline bool Untraced(const TaskStatus& s) {
+  return s.tracer_pid == 0;
+}
+inline bool UntracedAndNotStopped(const TaskStatus& s) {
+  return s.tracer_pid == 0 && s.state != 't' && s.state != 'T';
+}
+
+// The number after `key` in a line like "counters 123 errors 0".
+inline unsigned long NumberAfter(const std::string& line, std::string_view key) {
+  auto at = line.find(std::string(key) + " ");
+  if (at == std::string::npos)
+    throw std::runtime_error("no '" + std::string(key) + "' in: " + line);
+  return std::stoul(line.substr(at + key.size() + 1));
+}
+
+// Sends SIGUSR1 and returns the line the target answers with (it starts with `prefix`).
+inline std::string AskTarget(TargetProcess& target, std::string_view prefix) {
+  kill(target.pid(), SIGUSR1);
+  return target.WaitForLine(prefix);
+}
+
+}  // namespace hotpatch::test
