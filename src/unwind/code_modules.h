@@ -1,0 +1,40 @@
+// The code a thread may legitimately execute, and where its CFI is: every ELF object mapped in
+// the tracee (executable, shared libraries, the vDSO), found through /proc/PID/maps and read from
+// the tracee's own memory (ELF header, program headers, PT_GNU_EH_FRAME).
+//
+// Reading the headers from memory instead of from the file is what makes the vDSO work (it has no
+// file) and what keeps a rebuilt file on disk from lying about the code that is really mapped.
+//
+// (src/process/maps.h was being written concurrently; this file parses the few maps fields it
+// needs itself.)
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/remote_ptr.h"
+#include "unwind/eh_frame_hdr.h"
+#include "unwind/stop_memory_cache.h"
+
+namespace hotpatch::unwind {
+
+struct CodeModule {
+  std::string name;               // path as /proc/PID/maps shows it, or "[vdso]"
+  RemotePtr load_bias;            // what the dynamic loader added to every p_vaddr
+  std::vector<RemoteRange> code;  // executable PT_LOAD segments that are mapped executable
+  bool has_cfi = false;           // false: `cfi_problem` says why
+  EhFrameSearchTable cfi;         // valid when has_cfi
+  std::string cfi_problem;
+
+  bool operator==(const CodeModule& other) const {
+    return name == other.name && load_bias == other.load_bias && code == other.code;
+  }
+};
+
+// Reads /proc/PID/maps and the ELF headers of every mapped object. Throws kNoSuchProcess when the
+// process is gone.
+std::vector<CodeModule> FindCodeModules(pid_t pid, StopMemoryCache& memory);
+
+}  // namespace hotpatch::unwind

@@ -1,0 +1,76 @@
+#include "unwind/code_modules.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "process/remote_memory.h"
+#include "unwind/stop_memory_cache.h"
+
+using namespace hotpatch;
+using namespace hotpatch::unwind;
+
+namespace {
+
+void CodeHere() {}
+
+}  // namespace
+
+// Reading our own process goes through the same kernel paths as reading a tracee.
+TEST_CASE("FindCodeModules finds the executable and the vDSO, with CFI read from memory") {
+  RemoteMemory memory(getpid());
+  StopMemoryCache cache(memory);
+  std::vector<CodeModule> modules = FindCodeModules(getpid(), cache);
+  RemotePtr here(reinterpret_cast<uint64_t>(&CodeHere));
+  bool found_vdso = false, found_self = false;
+  for (const CodeModule& module : modules) {
+    INFO(module.name << " " << module.cfi_problem);
+    bool contains_here = false;
+    for (const RemoteRange& range : module.code) contains_here |= range.contains(here);
+    if (module.name == "[vdso]") {
+      found_vdso = true;
+      CHECK(module.has_cfi);
+      CHECK(module.cfi.fde_count > 0);
+    }
+    if (contains_here) {
+      found_self = true;
+      CHECK(module.has_cfi);
+      CHECK(module.cfi.fde_count > 10);
+    }
+  }
+  CHECK(found_vdso);
+  CHECK(found_self);
+}
+
+TEST_CASE("StopMemoryCache reads words across pages and reports unmapped ones") {
+  RemoteMemory memory(getpid());
+  StopMemoryCache cache(memory);
+  size_t page = StopMemoryCache::kPageSize;
+  auto* area = static_cast<uint8_t*>(
+      mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(area != MAP_FAILED);
+  for (size_t i = 0; i < 2 * page; ++i) area[i] = static_cast<uint8_t>(i);
+  RemotePtr at(reinterpret_cast<uint64_t>(area));
+
+  uint64_t expected;
+  std::memcpy(&expected, area + page - 3, 8);
+  CHECK(cache.TryReadWord(at + static_cast<int64_t>(page) - 3) == expected);  // straddles
+  CHECK(cache.cached_pages() == 2);
+
+  // A cached page is a snapshot of the stop: changes show only after Clear().
+  area[0] = 0xee;
+  uint8_t byte = 0;
+  REQUIRE(cache.TryReadBytes(at, &byte, 1));
+  CHECK(byte == 0);
+  cache.Clear();
+  REQUIRE(cache.TryReadBytes(at, &byte, 1));
+  CHECK(byte == 0xee);
+
+  munmap(area + page, page);
+  cache.Clear();
+  CHECK_FALSE(cache.TryReadWord(at + static_cast<int64_t>(page) - 4).has_value());
+  CHECK_FALSE(cache.TryReadWord(RemotePtr(8)).has_value());
+  munmap(area, page);
+}
