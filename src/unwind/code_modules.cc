@@ -3,49 +3,13 @@
 #include <elf.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
 
-#include "base/error.h"
+#include "process/maps.h"
 
 namespace hotpatch::unwind {
 
 namespace {
-
-struct Mapping {
-  RemoteRange range;
-  bool readable = false;
-  bool executable = false;
-  uint64_t offset = 0;
-  std::string path;
-};
-
-std::vector<Mapping> ReadMaps(pid_t pid) {
-  std::string path = "/proc/" + std::to_string(pid) + "/maps";
-  std::ifstream in(path);
-  if (!in) throw ErrnoError("open " + path, ESRCH);
-  std::vector<Mapping> mappings;
-  std::string line;
-  while (std::getline(in, line)) {
-    // "start-end perms offset dev inode   path"; the path may hold spaces, so take the rest.
-    unsigned long long start, end, offset;
-    char perms[5];
-    int path_at = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %*s %*s %n", &start, &end, perms, &offset,
-                    &path_at) < 4)
-      continue;
-    Mapping mapping;
-    mapping.range = {RemotePtr(start), RemotePtr(end)};
-    mapping.readable = perms[0] == 'r';
-    mapping.executable = perms[2] == 'x';
-    mapping.offset = offset;
-    if (path_at > 0 && static_cast<size_t>(path_at) <= line.size())
-      mapping.path = line.substr(path_at);
-    mappings.push_back(std::move(mapping));
-  }
-  return mappings;
-}
 
 // Where an ELF object can start: the mapping of file offset 0 of a file, or the vDSO. Anonymous
 // memory, the stack and [vvar] (not readable through ptrace) never hold an ELF header we want.
@@ -67,7 +31,7 @@ void AddExecutablePieces(RemoteRange segment, const std::vector<Mapping>& mappin
 }  // namespace
 
 std::vector<CodeModule> FindCodeModules(pid_t pid, StopMemoryCache& memory) {
-  std::vector<Mapping> mappings = ReadMaps(pid);
+  std::vector<Mapping> mappings = ReadMappings(pid);
   std::vector<CodeModule> modules;
   for (const Mapping& start : mappings) {
     if (!MayStartElfObject(start)) continue;

@@ -5,8 +5,8 @@
 // Reading the headers from memory instead of from the file is what makes the vDSO work (it has no
 // file) and what keeps a rebuilt file on disk from lying about the code that is really mapped.
 //
-// (src/process/maps.h was being written concurrently; this file parses the few maps fields it
-// needs itself.)
+// Not process/modules.h's ReadModules: that opens every module's file for its build-id, and this
+// runs at every stop; here only the in-memory headers matter.
 #pragma once
 
 #include <sys/types.h>
