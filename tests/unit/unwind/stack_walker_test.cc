@@ -11,6 +11,7 @@
 #include "process/remote_memory.h"
 #include "seized_thread.h"
 #include "support/target_process.h"
+#include "unwind/code_modules.h"
 #include "walk_checks.h"
 
 using namespace hotpatch;
@@ -198,4 +199,36 @@ TEST_CASE("a thread in a main loop that never returns reports the loop's frame")
     thread.Continue();
     usleep(500);
   }
+}
+
+TEST_CASE("patch code with CFI the engine wrote into the target unwinds by that CFI") {
+  DeepCallsTarget target;
+  RemoteMemory memory(target.process.pid());
+  StackWalker walker(target.process.pid(), memory);
+  SeizedThread thread(target.deep_tid);
+  Stack with_module_cfi = StopInside(walker, thread, target.f3);
+
+  // Stand-in for CFI written by the engine: the executable's own .eh_frame_hdr, in target memory.
+  unwind::StopMemoryCache cache(memory);
+  RemotePtr eh_frame_hdr;
+  for (const unwind::CodeModule& module : unwind::FindCodeModules(target.process.pid(), cache))
+    for (const RemoteRange& code : module.code)
+      if (code.contains(target.f2.extent.begin)) eh_frame_hdr = module.cfi.section;
+  REQUIRE_FALSE(eh_frame_hdr.is_null());
+
+  walker.AddCodeRangeWithEhFrameHdr(target.f2.extent, eh_frame_hdr);
+  Stack by_added_cfi = walker.Walk(thread.tid(), thread.Registers());
+  INFO(Describe(with_module_cfi) + "\nwith added CFI:\n" + Describe(by_added_cfi));
+  REQUIRE(by_added_cfi.reliable);
+  REQUIRE(by_added_cfi.frames.size() == with_module_cfi.frames.size());
+  for (size_t i = 0; i < with_module_cfi.frames.size(); ++i)
+    CHECK(by_added_cfi.frames[i].sp == with_module_cfi.frames[i].sp);
+  walker.RemoveCodeRange(target.f2.extent);
+
+  // A range whose "CFI" is not an .eh_frame_hdr: frames there cannot be unwound.
+  walker.AddCodeRangeWithEhFrameHdr(target.f2.extent, target.f2.extent.begin);
+  Stack bad = walker.Walk(thread.tid(), thread.Registers());
+  INFO(Describe(bad));
+  CHECK_FALSE(bad.reliable);
+  CHECK(bad.unreliable_reason.find("no CFI") != std::string::npos);
 }
