@@ -220,6 +220,16 @@ size_t RelocationFieldSize(uint32_t type) {
   }
 }
 
+int64_t ExecutableTpOffset(uint64_t offset_in_tls_segment, uint64_t tls_vaddr, uint64_t tls_memsz,
+                           uint64_t tls_align) {
+  const uint64_t align = tls_align > 1 ? tls_align : 1;
+  // glibc: firstbyte = (-l_tls_firstbyte_offset) & (align - 1), l_tls_firstbyte_offset being
+  // p_vaddr & (align - 1); offset = roundup(memsz - firstbyte, align) + firstbyte.
+  const uint64_t firstbyte = (uint64_t(0) - (tls_vaddr & (align - 1))) & (align - 1);
+  const uint64_t block_offset = (tls_memsz - firstbyte + align - 1) / align * align + firstbyte;
+  return int64_t(offset_in_tls_segment) - int64_t(block_offset);
+}
+
 void ApplyRelocation(const RelocationSite& site, const RelocationOperands& operands,
                      std::span<uint8_t> field) {
   const size_t width = RelocationFieldSize(site.type);

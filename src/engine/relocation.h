@@ -53,6 +53,14 @@ struct RelocationOperands {
   std::optional<uint64_t> call_stub;  // L, when the relocation needs a stub
 };
 
+// S for a thread-local of the target executable (ResolvedSymbol::kTargetTls): its TP-relative
+// offset, from its st_value (the offset in the PT_TLS segment) and that segment's header. The
+// executable's TLS block is module 1 of the static TLS area; with variant II, glibc
+// (_dl_determine_tlsoffset) ends it right below the thread pointer at the smallest offset that is
+// aligned to p_align and keeps the p_vaddr misalignment, so the offset is the same in every thread.
+int64_t ExecutableTpOffset(uint64_t offset_in_tls_segment, uint64_t tls_vaddr, uint64_t tls_memsz,
+                           uint64_t tls_align);
+
 // Computes the value for `site.type` and writes it little-endian into `field` (the bytes at the
 // place, at least RelocationFieldSize long). Throws Error(kUnsupported) when the value does not
 // fit the field, naming the symbol and the distance.

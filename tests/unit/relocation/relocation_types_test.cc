@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/hex.h"
 #include "engine/patch_image.h"
+#include "engine/relocation.h"
 
 using hotpatch::Error;
 using hotpatch::ErrorCode;
@@ -272,4 +273,13 @@ TEST_CASE("Malformed relocations are refused as a bad bundle") {
   sections[0].relocations[0].offset = 1;
   message = ErrorMessage([&] { Link(sections, {}); }, ErrorCode::kBadBundle);
   CHECK_THAT(message, Catch::Contains("names symbol #0 of 0"));
+}
+
+TEST_CASE("ExecutableTpOffset places the executable's TLS block right below the thread pointer") {
+  // Measured with glibc 2.36 (&var - %fs:0 in a PIE): PT_TLS vaddr 0x3dcc memsz 5 align 4 gives
+  // -8 for the variable at offset 0; vaddr 0x3d80 memsz 0x51 align 0x40 gives -0x80.
+  CHECK(hotpatch::ExecutableTpOffset(0, 0x3dcc, 5, 4) == -8);
+  CHECK(hotpatch::ExecutableTpOffset(4, 0x3dcc, 5, 4) == -4);
+  CHECK(hotpatch::ExecutableTpOffset(0, 0x3d80, 0x51, 0x40) == -0x80);
+  CHECK(hotpatch::ExecutableTpOffset(0x50, 0x3d80, 0x51, 0x40) == -0x30);
 }
