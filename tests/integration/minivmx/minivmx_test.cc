@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "control_client.h"
 #include "running_minivmx.h"
@@ -59,16 +60,24 @@ TEST_CASE("status shows the demo serial bug while the vCPUs run without errors")
 
 TEST_CASE("stats reports every vCPU and the serial byte count") {
   RunningMinivmx vm(3);
-  vm.WaitForStatus([](const KeyValues& s) { return KeyAsNumber(s, "serial_lines") > 0; },
-                   "a first serial line");
+  // Each vCPU thread starts on its own schedule: poll until every one has finished a run.
+  auto every_vcpu_ran = [](const KeyValues& stats) {
+    for (int i = 0; i < 3; ++i)
+      if (KeyAsNumber(stats, "vcpu" + std::to_string(i) + "_runs") == 0) return false;
+    return KeyAsNumber(stats, "serial_bytes") > 0;
+  };
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   KeyValues stats = ParseKeyValues(vm.Ask("stats"));
+  while (!every_vcpu_ran(stats) && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stats = ParseKeyValues(vm.Ask("stats"));
+  }
+  REQUIRE(every_vcpu_ran(stats));
   for (int i = 0; i < 3; ++i) {
     INFO("vCPU " << i);
-    CHECK(KeyAsNumber(stats, "vcpu" + std::to_string(i) + "_runs") > 0);
     CHECK(KeyAsNumber(stats, "vcpu" + std::to_string(i) + "_errors") == 0);
   }
   CHECK(stats.count("vcpu3_runs") == 0);
-  CHECK(KeyAsNumber(stats, "serial_bytes") > 0);
   CHECK(stats.count("uptime_ms") == 1);
 }
 
@@ -104,10 +113,9 @@ TEST_CASE("each thread is named after its role, one vcpuN per --vcpus") {
   CHECK(ThreadNames(vm.process().pid()) == expected);
 }
 
-TEST_CASE("the serial log holds the guest's report lines") {
+TEST_CASE("the serial log holds the guest's report lines, some of them mangled by the bug") {
   RunningMinivmx vm(2);
-  vm.WaitForStatus([](const KeyValues& s) { return KeyAsNumber(s, "serial_lines") >= 8; },
-                   "eight serial lines");
+  vm.WaitForStatus(SerialVerdictKnown, "a serial_ok verdict");
   // Quit first: the device thread drains the ring into the log before the process exits.
   CHECK(vm.Ask("quit") == "bye");
   vm.process().WaitForExit(std::chrono::seconds(30));
@@ -115,10 +123,11 @@ TEST_CASE("the serial log holds the guest's report lines") {
   std::ifstream log(vm.serial_log_path());
   const std::regex line_format(R"(vcpu [01] run \d+ result \d+ check [0-9a-f]{8})");
   std::string line;
-  int intact = 0;
-  while (std::getline(log, line))
-    if (std::regex_match(line, line_format)) ++intact;
-  CHECK(intact >= 4);
+  int intact = 0, mangled = 0;
+  while (std::getline(log, line)) ++(std::regex_match(line, line_format) ? intact : mangled);
+  // At least 64 lines arrived; the bug merges roughly one pair per 256-byte lap of the ring.
+  CHECK(intact >= 16);
+  CHECK(mangled > 0);
 }
 
 TEST_CASE("minivmx-ctl prints the answer to its query") {
@@ -136,6 +145,24 @@ TEST_CASE("minivmx-ctl prints the answer to its query") {
   status = bad_query.WaitForExit();
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 1);
+}
+
+TEST_CASE("--spin vCPUs run without halting and still check out") {
+  RunningMinivmx vm(1, {"--spin"});
+  KeyValues status = vm.WaitForStatus(
+      [](const KeyValues& s) { return KeyAsNumber(s, "vcpu_runs") >= 1000; }, "1000 vCPU runs");
+  CHECK(KeyAsNumber(status, "vcpu_errors") == 0);
+}
+
+TEST_CASE("bad arguments exit with status 2 before starting anything") {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--vcpus", "0"}, {"--vcpus", "many"}, {"--no-such-option"}, {"stray"}}) {
+    INFO("arguments: " << args[0]);
+    TargetProcess process(ExamplePath("minivmx"), args);
+    int status = process.WaitForExit();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+  }
 }
 
 }  // namespace hotpatch::test
