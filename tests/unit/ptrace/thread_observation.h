@@ -62,6 +62,14 @@ inline unsigned long NumberAfter(const std::string& line, std::string_view key) 
   return std::stoul(line.substr(at + key.size() + 1));
 }
 
+// The number in "key=123" within a line like "ready reader=123 sleeper=124".
+inline pid_t PidAfter(const std::string& line, std::string_view key) {
+  auto at = line.find(std::string(key) + "=");
+  if (at == std::string::npos)
+    throw std::runtime_error("no '" + std::string(key) + "=' in: " + line);
+  return static_cast<pid_t>(std::stol(line.substr(at + key.size() + 1)));
+}
+
 // Sends SIGUSR1 and returns the line the target answers with (it starts with `prefix`).
 inline std::string AskTarget(TargetProcess& target, std::string_view prefix) {
   kill(target.pid(), SIGUSR1);
