@@ -238,3 +238,16 @@ TEST_CASE("patch code with CFI the engine wrote into the target unwinds by that 
   CHECK_FALSE(bad.reliable);
   CHECK(bad.unreliable_reason.find("no CFI") != std::string::npos);
 }
+
+TEST_CASE("the main thread walks reliably down to _start") {
+  TargetProcess process(TargetPath("never_returns"));
+  process.WaitForLine("ready");
+  RemoteMemory memory(process.pid());
+  StackWalker walker(process.pid(), memory);
+  SeizedThread main_thread(process.pid());  // blocked in pthread_join
+  main_thread.Interrupt();
+  Stack stack = walker.Walk(main_thread.tid(), main_thread.Registers());
+  INFO(Describe(stack));
+  CHECK(stack.reliable);
+  CHECK(stack.frames.size() >= 3);  // pthread_join's innards, main, __libc_start_call_main, _start
+}
