@@ -27,6 +27,12 @@
 extern "C" {
 #endif
 
+/* Section names: the engine looks them up by these macros, the definitions below emit them. */
+#define HOTPATCH_SECTION_CODE ".hotpatch.text"
+#define HOTPATCH_SECTION_DATA ".hotpatch.data"
+#define HOTPATCH_SECTION_STATE ".hotpatch.state"
+#define HOTPATCH_SECTION_RUN_ONCE ".hotpatch.run_once"
+
 /* The in-memory layout the engine reads from the target; fixed-width fields only, since the
  * engine (C++) and the target (C or C++) must agree byte for byte. Bump the version on any
  * change of layout or meaning. */
@@ -70,7 +76,7 @@ static inline void hotpatch_declare_init_done(void) {
  * are not dead. used: keeps a function whose only call the optimiser could fold away.
  * An explicit section also keeps GCC from splitting a .cold part out into .text.unlikely (it does
  * not partition functions with a section attribute), so the whole function is in the section. */
-#define HOTPATCH_RUN_ONCE __attribute__((section(".hotpatch.run_once"), noinline, used))
+#define HOTPATCH_RUN_ONCE __attribute__((section(HOTPATCH_SECTION_RUN_ONCE), noinline, used))
 
 #define HOTPATCH_STRINGIFY_(x) #x
 #define HOTPATCH_STRINGIFY(x) HOTPATCH_STRINGIFY_(x)
@@ -93,19 +99,19 @@ static inline void hotpatch_declare_init_done(void) {
  * The state record is plain C: initialised data, so "aw" PROGBITS in .hotpatch.state. */
 /* clang-format off */
 #define HOTPATCH_DEFINE_AREAS(code_bytes, data_bytes)                                    \
-  __asm__(".pushsection .hotpatch.text,\"axR\",@progbits\n"                              \
+  __asm__(".pushsection " HOTPATCH_SECTION_CODE ",\"axR\",@progbits\n"                   \
           ".p2align 12\n"                                                                \
           "hotpatch_code_area:\n"                                                        \
           ".fill ((" HOTPATCH_STRINGIFY(code_bytes) ") + 4095) / 4096 * 4096, 1, 0xcc\n" \
           ".size hotpatch_code_area, . - hotpatch_code_area\n"                           \
           ".popsection\n"                                                                \
-          ".pushsection .hotpatch.data,\"awR\",@nobits\n"                                \
+          ".pushsection " HOTPATCH_SECTION_DATA ",\"awR\",@nobits\n"                     \
           ".p2align 12\n"                                                                \
           "hotpatch_data_area:\n"                                                        \
           ".skip ((" HOTPATCH_STRINGIFY(data_bytes) ") + 4095) / 4096 * 4096\n"          \
           ".size hotpatch_data_area, . - hotpatch_data_area\n"                           \
           ".popsection\n");                                                              \
-  __attribute__((section(".hotpatch.state"), used, retain))                              \
+  __attribute__((section(HOTPATCH_SECTION_STATE), used, retain))                         \
   struct hotpatch_state hotpatch_module_state = {                                        \
       {'H', 'O', 'T', 'P', 'A', 'T', 'C', 'H'}, HOTPATCH_STATE_VERSION, 0}
 /* clang-format on */
