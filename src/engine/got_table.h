@@ -28,7 +28,9 @@ class GotTable {
   void RequireSlot(uint32_t symbol);
   void RequireStub(uint32_t symbol);
 
-  uint64_t size() const { return slots_.size() * kSlotSize + stubs_.size() * kStubSize; }
+  uint64_t slots_size() const { return slots_.size() * kSlotSize; }
+  uint64_t stubs_size() const { return stubs_.size() * kStubSize; }
+  uint64_t size() const { return slots_size() + stubs_size(); }
   std::optional<uint64_t> SlotOffset(uint32_t symbol) const;
   std::optional<uint64_t> StubOffset(uint32_t symbol) const;
 

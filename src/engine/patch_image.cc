@@ -128,6 +128,7 @@ LinkPlan PlanLink(const std::vector<ImageSection>& sections,
     layout.code_alignment = std::max(layout.code_alignment, GotTable::kAlignment);
   }
   layout.got_offset = layout.code_size;
+  layout.stubs_offset = layout.got_offset + plan.got.slots_size();
   layout.code_size += plan.got.size();
   return plan;
 }

@@ -68,7 +68,10 @@ struct PatchLayout {
     uint64_t offset = 0;  // from code_base or data_base
   };
   std::vector<Placement> sections;  // one per ImageSection
-  uint64_t got_offset = 0;          // start of the call stubs + GOT slots in the code area
+  uint64_t got_offset = 0;          // GOT slots in the code area: [got_offset, stubs_offset)
+  uint64_t stubs_offset = 0;  // call stubs: [stubs_offset, code_size). Each is one `jmp *slot`
+                              // with no CFI: a thread stopped there unwinds like one at a
+                              // function's first instruction (return address at the stack top).
   uint64_t code_size = 0;
   uint64_t code_alignment = 1;  // code_base must be a multiple of this
   uint64_t data_size = 0;

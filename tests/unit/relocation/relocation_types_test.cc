@@ -145,6 +145,11 @@ TEST_CASE("R_X86_64_PLT32 to a target function goes through a stub only when out
   std::vector<ImageSection> sections = {
       Text(kCall, {{.offset = 1, .type = R_X86_64_PLT32, .symbol = 0, .addend = -4}})};
   // Layout: .text.f [0, 6), GOT slot at 8, stub at 0x10 — the same for any symbol address.
+  hotpatch::PatchLayout layout =
+      hotpatch::ComputePatchLayout(sections, {Absolute(0x1000, "strlen")});
+  CHECK(layout.got_offset == 8);
+  CHECK(layout.stubs_offset == 0x10);
+  CHECK(layout.code_size == 0x18);
   SECTION("near: a direct call") {
     PatchImage image = Link(sections, {Absolute(kCodeBase + 0x1000, "strlen")});
     CHECK(Bytes(image.code, 0, 6) == "e8 fb 0f 00 00 c3");
