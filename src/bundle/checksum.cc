@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/hex.h"
 #include "bundle/bounded_bytes.h"
 #include "bundle/on_disk_records.h"
 #include "bundle/section_table.h"
@@ -72,14 +73,6 @@ Checksum StoredChecksum(std::span<const uint8_t> bytes) {
   return sum;
 }
 
-std::string ChecksumHex(const Checksum& checksum) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string text;
-  for (uint8_t byte : checksum) {
-    text += kDigits[byte >> 4];
-    text += kDigits[byte & 0xf];
-  }
-  return text;
-}
+std::string ChecksumHex(const Checksum& checksum) { return HexDigits(checksum); }
 
 }  // namespace hotpatch::bundle
