@@ -147,7 +147,7 @@ TEST_CASE("minivmx-ctl prints the answer to its query") {
   CHECK(WEXITSTATUS(status) == 1);
 }
 
-TEST_CASE("--spin vCPUs run without halting and still check out") {
+TEST_CASE("spinning vCPUs (--spin) run without halting and still check out") {
   RunningMinivmx vm(1, {"--spin"});
   KeyValues status = vm.WaitForStatus(
       [](const KeyValues& s) { return KeyAsNumber(s, "vcpu_runs") >= 1000; }, "1000 vCPU runs");
