@@ -1,0 +1,60 @@
+#include "engine/recovery.h"
+
+#include "base/error.h"
+#include "engine/fault_injection.h"
+#include "engine/flip.h"
+#include "engine/remote_mapping.h"
+#include "process/process_attachment.h"
+#include "process/remote_memory.h"
+
+namespace hotpatch {
+
+bool NeedsRecovery(const TargetRegistry& registry) {
+  for (const auto& p : registry.patches())
+    if (p.state != PatchState::kApplied) return true;
+  return false;
+}
+
+std::string EffectiveState(const RemoteMemory& memory, const PatchRecord& record) {
+  uint8_t flag = 0;
+  // A record whose code is gone (its mapping unmapped by a crash mid-revert) is not applied.
+  if (memory.TryRead(record.commit_flag, std::span(&flag, 1)) != 1) return "not applied";
+  return flag ? "applied" : "not applied";
+}
+
+void ForgetPatch(ProcessAttachment& process, TargetRegistry& registry, const PatchRecord& record) {
+  std::vector<PatchRecord> without = registry.patches();
+  std::erase_if(without, [&](const PatchRecord& p) { return p.patch_id == record.patch_id; });
+  registry.Commit(process.memory(), without);
+  FaultInjectionPoint("forget-recorded");
+  for (const auto& saved : record.saved_areas) WriteAndVerify(process.memory(), saved.address, saved.bytes);
+  for (const auto& m : record.own_mappings) RemoveMapping(process, m);
+}
+
+void RecoverInterrupted(ProcessAttachment& process, StackWalker& walker, TargetRegistry& registry,
+                        std::chrono::steady_clock::time_point deadline, QuiescenceStats& stats) {
+  std::vector<PatchRecord> pending;
+  for (const auto& p : registry.patches())
+    if (p.state != PatchState::kApplied) pending.push_back(p);
+  for (auto& record : pending) {
+    bool committed = EffectiveState(process.memory(), record) == "applied";
+    // Threads may be inside the gates (running the displaced instructions) when rolling back.
+    std::vector<GuardedCode> guarded;
+    if (!committed) guarded.push_back({record.code, "code of interrupted patch " + record.patch_id, false});
+    RunWhenQuiescent(process, walker, guarded, deadline, "recover interrupted patch " + record.patch_id, [&] {
+      if (committed) {
+        PointEntries(process.memory(), record, EntryTarget::kReplacement);
+        record.state = PatchState::kApplied;
+        std::vector<PatchRecord> now = registry.patches();
+        for (auto& p : now)
+          if (p.patch_id == record.patch_id) p = record;
+        registry.Commit(process.memory(), now);
+      } else {
+        PointEntries(process.memory(), record, EntryTarget::kPrevious);
+        ForgetPatch(process, registry, record);
+      }
+    }, stats);
+  }
+}
+
+}  // namespace hotpatch

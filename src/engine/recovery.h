@@ -1,0 +1,31 @@
+// Finishing what a killed engine left (design §6 "Crash consistency"). A record not in state
+// "applied" tells what the engine was doing; the commit flag tells what the target does:
+//   flag 1 — the target runs patched: point the entries straight at the replacements, mark applied;
+//   flag 0 — the target runs unpatched: point the entries back, drop the record, restore the
+//            areas it overwrote, unmap its mappings.
+#pragma once
+
+#include <chrono>
+
+#include "engine/quiescence.h"
+#include "engine/registry.h"
+
+namespace hotpatch {
+
+class ProcessAttachment;
+class StackWalker;
+
+bool NeedsRecovery(const TargetRegistry& registry);
+
+// "applied" or "not applied": what the target does for this record now.
+std::string EffectiveState(const RemoteMemory& memory, const PatchRecord& record);
+
+void RecoverInterrupted(ProcessAttachment& process, StackWalker& walker, TargetRegistry& registry,
+                        std::chrono::steady_clock::time_point deadline, QuiescenceStats& stats);
+
+// Removes `record` from the registry (already unreachable: entries point to previous bytes),
+// then restores the areas it overwrote and unmaps its mappings. In that order: once the record
+// is gone no engine will follow its commit flag, so restoring the bytes under it is safe.
+void ForgetPatch(ProcessAttachment& process, TargetRegistry& registry, const PatchRecord& record);
+
+}  // namespace hotpatch

@@ -1,0 +1,51 @@
+// The safety check (design §2 step 3, §6 "Reliable stacks"): with every thread stopped, no thread
+// may be executing, or be about to return into, code that the flip changes. A stack that cannot
+// be walked to its end is unreliable and counts as busy — never as safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/remote_ptr.h"
+
+namespace hotpatch {
+
+class ProcessAttachment;
+class StackWalker;
+
+// Code that no thread may be in: a function being replaced (with its .cold part), or patch code
+// being removed.
+struct GuardedCode {
+  RemoteRange range;
+  std::string function;
+  bool never_returns = false;  // no ret and no tail jump out: a thread's main loop
+};
+
+struct BusyThread {
+  pid_t tid = 0;
+  std::string thread_name;
+  std::string function;     // the guarded function it is in (empty when unreliable)
+  bool unreliable = false;  // the stack could not be walked to its end
+  std::string reason;       // why unreliable
+  bool never_returns = false;
+  std::vector<RemotePtr> stack;  // pcs, innermost first
+};
+
+struct SafetyVerdict {
+  std::vector<BusyThread> busy;
+  bool safe() const { return busy.empty(); }
+  // "thread 1234 (vcpu0) is in handle_io (frame 2, pc 0x55..); stack: 0x.. 0x.. ..." per thread,
+  // with the advice for functions that never return.
+  std::string Describe() const;
+};
+
+// Walks every stopped thread's stack and checks each frame against `guarded`. The pc of the
+// innermost frame (and of a frame interrupted by a signal) is checked as is; return addresses are
+// checked as pc - 1 too, because a call as the last instruction of a function returns just past
+// its end. Checking both is conservative: it can only add busy threads.
+SafetyVerdict CheckThreads(const ProcessAttachment& process, StackWalker& walker,
+                           const std::vector<GuardedCode>& guarded);
+
+}  // namespace hotpatch
