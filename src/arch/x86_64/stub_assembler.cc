@@ -53,6 +53,12 @@ std::vector<uint8_t> AssembleStub(RemotePtr base,
   }
   Check(code.flatten(), "flatten", base);
   Check(code.resolveUnresolvedLinks(), "resolving labels", base);
+  if (code.hasUnresolvedLinks()) {
+    // A branch to a label that was never bound: its displacement would stay garbage.
+    throw Error(ErrorCode::kInternal, "assembling a stub for " + base.ToString() + ": " +
+                                          std::to_string(code.unresolvedLinkCount()) +
+                                          " branch(es) to unbound labels");
+  }
   Check(code.relocateToBase(base.value()), "relocating", base);
 
   std::vector<uint8_t> bytes(code.codeSize());

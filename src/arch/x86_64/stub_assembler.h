@@ -13,9 +13,12 @@
 namespace hotpatch::x86_64 {
 
 // Runs `emit` on an x86-64 assembler whose code will live at `base` in the tracee, resolves its
-// labels and relative branches for that address, and returns the flattened bytes. Branches to
-// absolute addresses (a.jmp(uint64_t)) are encoded relative to `base`. Throws Error(kInternal)
-// with asmjit's message when emission fails, Error(kUnsupported) when a branch cannot reach.
+// labels and relative branches for that address, and returns the flattened bytes. A branch to
+// an absolute address (a.jmp(uint64_t)) is a rel32 from `base` when it reaches; otherwise asmjit
+// makes it `jmp/call *disp(%rip)` through an 8-byte address table appended (8-aligned) after the
+// code — the returned bytes include that table. Throws Error(kInternal) with asmjit's message
+// when emission fails or a label is used but never bound, Error(kUnsupported) when asmjit finds
+// a displacement out of range.
 std::vector<uint8_t> AssembleStub(RemotePtr base,
                                   const std::function<void(asmjit::x86::Assembler&)>& emit);
 

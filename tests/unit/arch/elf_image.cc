@@ -73,15 +73,17 @@ CodeBytes ElfImage::Function(const std::string& name) const {
   throw std::runtime_error("no function symbol " + name);
 }
 
-CompiledObject::CompiledObject(const std::string& c_source, const std::string& flags) {
+CompiledObject::CompiledObject(const std::string& c_source, const std::string& flags,
+                               Output output) {
   char directory[] = "/tmp/hotpatch-arch-test-XXXXXX";
   if (!mkdtemp(directory)) throw std::runtime_error("mkdtemp");
   directory_ = directory;
   std::ofstream(directory_ + "/code.c") << c_source;
-  std::string command =
-      "cc " + flags + " -c -o " + directory_ + "/code.o " + directory_ + "/code.c";
+  std::string result = directory_ + (output == Output::kObject ? "/code.o" : "/libcode.so");
+  std::string command = "cc " + flags + (output == Output::kObject ? " -c" : " -shared -fPIC") +
+                        " -o " + result + " " + directory_ + "/code.c";
   if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
-  image_.emplace(directory_ + "/code.o");
+  image_.emplace(result);
 }
 
 CompiledObject::~CompiledObject() {

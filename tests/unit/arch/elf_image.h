@@ -47,11 +47,14 @@ class ElfImage {
   std::vector<FunctionSymbol> functions_;
 };
 
-// Compiles C source with `cc -c` and the given flags into a temporary directory (removed on
-// destruction) and opens the object.
+// Compiles C source with `cc` and the given flags into a temporary directory (removed on
+// destruction) and opens the result: an object file (`-c`: branches to other sections are
+// still unrelocated zeros) or a linked shared library (`-shared -fPIC`: every branch resolved).
 class CompiledObject {
  public:
-  CompiledObject(const std::string& c_source, const std::string& flags);
+  enum class Output { kObject, kSharedLibrary };
+  CompiledObject(const std::string& c_source, const std::string& flags,
+                 Output output = Output::kObject);
   ~CompiledObject();
   CompiledObject(const CompiledObject&) = delete;
   CompiledObject& operator=(const CompiledObject&) = delete;

@@ -144,3 +144,51 @@ TEST_CASE("AssembleStub resolves absolute branch targets for its base address") 
   page.Write(stub, stub_code);
   CHECK(page.FunctionAt<int()>(stub)() == 42);
 }
+
+namespace {
+
+int TimesSeven(int x) {
+  return 7 * x;
+}
+
+}  // namespace
+
+TEST_CASE("AssembleStub reaches a target beyond rel32 through its address table") {
+  testing::ExecutablePage page;
+  const RemotePtr stub = page.At(0x20);
+  const RemotePtr far_function(reinterpret_cast<uintptr_t>(&TimesSeven));
+  std::vector<uint8_t> stub_code = AssembleStub(stub, [&](x86::Assembler& a) {
+    a.sub(x86::rsp, 8);  // keep the stack 16-byte aligned at the call (SysV psABI)
+    a.call(far_function.value());
+    a.add(x86::eax, 1);
+    a.add(x86::rsp, 8);
+    a.ret();
+  });
+  REQUIRE(DecodeFunction(std::span(stub_code).first(4), stub).size() == 1);  // sub $8,%rsp
+  std::optional<Instruction> call = TryDecodeInstruction(std::span(stub_code).subspan(4), stub + 4);
+  REQUIRE(call);
+  CHECK(call->is_call);
+  // Whether the call needs the table depends on where mmap put the page relative to the
+  // executable; either encoding must reach the same function.
+  if (!FitsRel32(stub + 4 + 5, far_function)) {
+    CHECK(call->is_indirect_branch);
+    CHECK(call->rip_relative);
+  } else {
+    CHECK(call->branch_target == far_function);
+  }
+  page.Write(stub, stub_code);
+  CHECK(page.FunctionAt<int(int)>(stub)(6) == 43);
+}
+
+TEST_CASE("AssembleStub refuses a branch to a label that was never bound") {
+  try {
+    AssembleStub(RemotePtr(0x1000), [](x86::Assembler& a) {
+      asmjit::Label nowhere = a.newLabel();
+      a.jmp(nowhere);
+    });
+    FAIL("assembled a jump to an unbound label");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::kInternal);
+    CHECK_THAT(e.what(), Catch::Contains("unbound label"));
+  }
+}
