@@ -73,6 +73,8 @@ Checksum StoredChecksum(std::span<const uint8_t> bytes) {
   return sum;
 }
 
-std::string ChecksumHex(const Checksum& checksum) { return HexDigits(checksum); }
+std::string ChecksumHex(const Checksum& checksum) {
+  return HexDigits(checksum);
+}
 
 }  // namespace hotpatch::bundle
