@@ -1,6 +1,8 @@
 #include "arch/x86_64/jump_encoding.h"
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 #include "base/error.h"
@@ -64,6 +66,27 @@ std::vector<uint8_t> EncodeAbsoluteJump(RemotePtr /*at: the pattern is position 
   // .quad target: the absolute destination, read by the jmp above.
   StoreLittleEndian(&bytes[6], to.value(), 8);
   return bytes;
+}
+
+std::optional<RemotePtr> JumpPatternTarget(std::span<const uint8_t> code, RemotePtr at) {
+  auto load = [&](size_t offset, size_t size) {
+    uint64_t value = 0;
+    for (size_t i = 0; i < size; ++i) value |= uint64_t(code[offset + i]) << (8 * i);
+    return value;
+  };
+  if (code.size() >= kJmpRel32Length && code[0] == 0xe9) {  // e9 rel32
+    return at + kJmpRel32Length + int64_t(int32_t(uint32_t(load(1, 4))));
+  }
+  if (code.size() >= kJmpRel8Length && code[0] == 0xeb) {  // eb rel8
+    return at + kJmpRel8Length + int64_t(int8_t(code[1]));
+  }
+  const uint8_t jmp_through_next_quad[] = {0xff, 0x25, 0x00, 0x00, 0x00, 0x00};
+  if (code.size() >= kAbsoluteJumpLength &&
+      std::equal(std::begin(jmp_through_next_quad), std::end(jmp_through_next_quad),
+                 code.begin())) {
+    return RemotePtr(load(6, 8));
+  }
+  return std::nullopt;
 }
 
 }  // namespace hotpatch::x86_64

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "base/remote_ptr.h"
@@ -31,5 +33,10 @@ std::array<uint8_t, kJmpRel8Length> EncodeJmpRel8(RemotePtr from, RemotePtr to);
 // `jmp *0(%rip)` followed by the 8-byte target: reaches any address, position independent (the
 // bytes do not depend on `at`), clobbers no register. 14 bytes.
 std::vector<uint8_t> EncodeAbsoluteJump(RemotePtr at, RemotePtr to);
+
+// The destination of one of the jumps above written at `at` — to recognise an entry that an
+// earlier patch already redirected, or to check a jump before reverting it. nullopt when `code`
+// does not start with e9 rel32, eb rel8 or the 14-byte absolute jump.
+std::optional<RemotePtr> JumpPatternTarget(std::span<const uint8_t> code, RemotePtr at);
 
 }  // namespace hotpatch::x86_64

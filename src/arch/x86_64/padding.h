@@ -20,7 +20,10 @@ struct PaddingRun {
 // entirely int3/nop instructions and at least `min_size` bytes long. A gap that holds anything
 // else is skipped whole: bytes outside every symbol that are not fill may be code without a
 // symbol (hand-written assembly, crt objects). So is the gap after a zero-size function symbol,
-// whose end is unknown. Extents may be unsorted and reach beyond `code`.
+// whose end is unknown. This stays safe with a stripped module (only .dynsym, so static
+// functions have no extent): real code always holds some instruction other than nop/int3 (it must
+// end in ret, jmp or a call), so a gap that hides a function is never all fill.
+// Extents may be unsorted and reach beyond `code`.
 std::vector<PaddingRun> FindPadding(std::span<const uint8_t> code, RemotePtr address,
                                     const std::vector<RemoteRange>& function_extents,
                                     size_t min_size);

@@ -80,6 +80,23 @@ TEST_CASE("EncodeAbsoluteJump decodes as jmp through the quad that follows it") 
   CHECK(quad == to.value());
 }
 
+TEST_CASE("JumpPatternTarget reads back every jump pattern we write, and nothing else") {
+  const RemotePtr at(0x555555554000);
+  for (RemotePtr to : {at + 0x1234, at - 0x1234, at + 5}) {
+    CHECK(JumpPatternTarget(EncodeJmpRel32(at, to), at) == to);
+  }
+  CHECK(JumpPatternTarget(EncodeJmpRel8(at, at - 100), at) == at - 100);
+  CHECK(JumpPatternTarget(EncodeAbsoluteJump(at, RemotePtr(0x7fff12345678)), at) ==
+        RemotePtr(0x7fff12345678));
+
+  const uint8_t prologue[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x55};  // endbr64; push %rbp
+  CHECK_FALSE(JumpPatternTarget(prologue, at));
+  const uint8_t cut_off[] = {0xe9, 0x00, 0x00};
+  CHECK_FALSE(JumpPatternTarget(cut_off, at));
+  const uint8_t other_indirect[] = {0xff, 0x25, 0x10, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};
+  CHECK_FALSE(JumpPatternTarget(other_indirect, at));
+}
+
 TEST_CASE("Emitted jumps run: entry patch, revert, absolute and short jumps") {
   testing::ExecutablePage page;
   const RemotePtr original = page.At(0);
