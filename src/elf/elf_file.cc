@@ -163,7 +163,10 @@ void ElfFile::ReadHeaders() {
     if (phdrs == nullptr) throw MalformedElf(path_, std::string("e_phoff: ") + elf_errmsg(-1));
     segments_.reserve(segment_count);
     for (size_t i = 0; i < segment_count; ++i) {
-      const Elf64_Phdr& p = phdrs[i];
+      // libelf hands out pointers into the image when the host tolerates misalignment (x86), and
+      // a malformed e_phoff need not be aligned: copy rather than dereference.
+      Elf64_Phdr p;
+      std::memcpy(&p, &phdrs[i], sizeof p);
       segments_.push_back(
           Segment{p.p_type, p.p_flags, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz, p.p_align});
     }
@@ -182,23 +185,28 @@ void ElfFile::ReadHeaders() {
   if (section_count == 0) return;
   CheckInFile(header->e_shoff, section_count * sizeof(Elf64_Shdr), "section header table");
   sections_.reserve(section_count);
+  std::vector<uint32_t> name_offsets;
+  name_offsets.reserve(section_count);
   for (size_t i = 0; i < section_count; ++i) {
     Elf_Scn* scn = elf_getscn(elf.get(), i);
-    const Elf64_Shdr* s = scn ? elf64_getshdr(scn) : nullptr;
-    if (s == nullptr) {
+    const Elf64_Shdr* header_in_image = scn ? elf64_getshdr(scn) : nullptr;
+    if (header_in_image == nullptr) {
       throw MalformedElf(path_, SectionField(i, "", "header: ") + elf_errmsg(-1));
     }
+    Elf64_Shdr s;  // copied: see the program headers above
+    std::memcpy(&s, header_in_image, sizeof s);
+    name_offsets.push_back(s.sh_name);
     Section section{static_cast<uint32_t>(i),
                     "",
-                    s->sh_type,
-                    s->sh_flags,
-                    s->sh_addr,
-                    s->sh_offset,
-                    s->sh_size,
-                    s->sh_addralign,
-                    s->sh_entsize,
-                    s->sh_link,
-                    s->sh_info};
+                    s.sh_type,
+                    s.sh_flags,
+                    s.sh_addr,
+                    s.sh_offset,
+                    s.sh_size,
+                    s.sh_addralign,
+                    s.sh_entsize,
+                    s.sh_link,
+                    s.sh_info};
     if (section.type != SHT_NOBITS && section.type != SHT_NULL) {
       CheckInFile(section.offset, section.size, SectionField(i, "", "sh_offset/sh_size"));
     }
@@ -218,9 +226,8 @@ void ElfFile::ReadHeaders() {
                                   std::to_string(section_count));
   }
   for (size_t i = 0; i < section_count; ++i) {
-    uint32_t name_offset = elf64_getshdr(elf_getscn(elf.get(), i))->sh_name;
     sections_[i].name =
-        StringAt(sections_[names_index], name_offset, SectionField(i, "", "sh_name"));
+        StringAt(sections_[names_index], name_offsets[i], SectionField(i, "", "sh_name"));
   }
 }
 
