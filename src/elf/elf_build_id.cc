@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/hex.h"
+#include "elf/build_id_note.h"
 #include "elf/elf_error.h"
 #include "elf/elf_file.h"
 
@@ -15,7 +16,8 @@ constexpr uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) & ~(alignment - 1);
 }
 
-// Walks the notes of one note area; returns the GNU build-id descriptor if present.
+}  // namespace
+
 // gABI: each note is an Elf64_Nhdr, then the name and the descriptor, each starting at an offset
 // aligned to the area's alignment — 4 for classic notes, 8 for areas aligned to 8
 // (.note.gnu.property), where the 12-byte header plus "GNU\0" puts the descriptor at 16.
@@ -48,8 +50,6 @@ std::optional<std::vector<uint8_t>> FindBuildIdNote(std::span<const uint8_t> not
   return std::nullopt;
 }
 
-}  // namespace
-
 void ElfFile::ReadBuildId() {
   // Sections first: a separate debug file keeps .note.gnu.build-id but its program headers still
   // describe the original file's offsets.
@@ -70,15 +70,19 @@ void ElfFile::ReadBuildId() {
   }
 }
 
-std::string ElfFile::build_id_hex() const {
+std::string BuildIdHex(const std::optional<std::vector<uint8_t>>& build_id) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string text;
-  if (!build_id_) return text;
-  for (uint8_t byte : *build_id_) {
+  if (!build_id) return text;
+  for (uint8_t byte : *build_id) {
     text += kDigits[byte >> 4];
     text += kDigits[byte & 15];
   }
   return text;
+}
+
+std::string ElfFile::build_id_hex() const {
+  return BuildIdHex(build_id_);
 }
 
 }  // namespace hotpatch::elf

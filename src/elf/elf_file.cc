@@ -252,9 +252,9 @@ const Segment* ElfFile::tls_segment() const {
   return nullptr;
 }
 
-uint64_t ElfFile::first_load_vaddr() const {
+uint64_t FirstLoadVaddr(std::span<const Segment> segments) {
   std::optional<uint64_t> lowest;
-  for (const Segment& segment : segments_) {
+  for (const Segment& segment : segments) {
     if (segment.type == PT_LOAD && (!lowest || segment.vaddr < *lowest)) lowest = segment.vaddr;
   }
   return lowest ? *lowest & ~(kPageSize - 1) : 0;

@@ -34,6 +34,11 @@ struct Segment {
   uint64_t offset = 0, vaddr = 0, file_size = 0, memory_size = 0, alignment = 0;
 };
 
+// The lowest PT_LOAD p_vaddr rounded down to the page: the kernel and ld.so map segments at
+// page granularity (ELF_PAGESTART), so the lowest mapping of a loaded file starts at load bias +
+// this. 0 without PT_LOAD.
+uint64_t FirstLoadVaddr(std::span<const Segment> segments);
+
 // An entry of .symtab or .dynsym (Elf64_Sym) with its name resolved.
 struct Symbol {
   uint32_t index = 0;  // position in its table (what relocations name)
@@ -90,10 +95,8 @@ class ElfFile {
   const std::vector<Segment>& segments() const { return segments_; }
   // PT_TLS or null.
   const Segment* tls_segment() const;
-  // The lowest PT_LOAD p_vaddr rounded down to the page: the kernel and ld.so map segments at
-  // page granularity, so the mapping of file offset 0 starts at load bias + this. 0 without
-  // PT_LOAD.
-  uint64_t first_load_vaddr() const;
+  // FirstLoadVaddr(segments()).
+  uint64_t first_load_vaddr() const { return FirstLoadVaddr(segments_); }
   // The file bytes backing [vaddr, vaddr + size) through one PT_LOAD segment; nullopt if the range
   // is not wholly inside one segment's file part (e.g. .bss).
   std::optional<std::span<const uint8_t>> BytesAtAddress(uint64_t vaddr, size_t size) const;

@@ -7,12 +7,11 @@
 
 #include <cctype>
 #include <cstdio>
-#include <cstring>
 #include <map>
-#include <optional>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "elf/elf_identity.h"
 #include "process/remote_memory.h"
 
 namespace hotpatch {
@@ -65,20 +64,15 @@ UniqueFd OpenMappedFile(pid_t pid, const Module& module) {
                    map_files_error);
 }
 
-bool HasElfMagic(int fd) {
-  char magic[SELFMAG];
-  return ::pread(fd, magic, SELFMAG, 0) == SELFMAG && std::memcmp(magic, ELFMAG, SELFMAG) == 0;
-}
-
 // The bias is what the loader added to every p_vaddr. The lowest mapping of the module maps the
 // page of some PT_LOAD's p_offset at the page of that segment's p_vaddr + bias.
-RemotePtr LoadBias(const elf::ElfFile& elf, const Mapping& lowest) {
-  for (const elf::Segment& segment : elf.segments()) {
+RemotePtr LoadBias(const std::vector<elf::Segment>& segments, const Mapping& lowest) {
+  for (const elf::Segment& segment : segments) {
     if (segment.type == PT_LOAD && PageDown(segment.offset) == lowest.offset) {
       return lowest.range.begin - static_cast<int64_t>(PageDown(segment.vaddr));
     }
   }
-  return lowest.range.begin - static_cast<int64_t>(elf.first_load_vaddr());
+  return lowest.range.begin - static_cast<int64_t>(elf::FirstLoadVaddr(segments));
 }
 
 // Groups file mappings per loaded file. Key: (device, inode), so that two paths of one file are
@@ -129,26 +123,28 @@ elf::ElfFile OpenModuleElf(pid_t pid, const Module& module) {
 std::vector<Module> ReadModules(pid_t pid) {
   std::vector<Module> modules;
   for (Module& module : GroupMappings(ReadMappings(pid))) {
-    std::optional<elf::ElfFile> elf;
+    std::vector<elf::Segment> segments;
     try {
-      if (module.path != kVdsoName) {
-        UniqueFd fd = OpenMappedFile(pid, module);
-        if (!HasElfMagic(fd.get())) continue;
-        elf.emplace(elf::ElfFile::FromFd(fd.get(), Describe(pid, module)));
+      if (module.path == kVdsoName) {
+        elf::ElfFile vdso = OpenModuleElf(pid, module);
+        segments = vdso.segments();
+        module.build_id_hex = vdso.build_id_hex();
       } else {
-        elf.emplace(OpenModuleElf(pid, module));
+        UniqueFd fd = OpenMappedFile(pid, module);
+        elf::ElfIdentity identity = elf::ReadElfIdentity(fd.get(), Describe(pid, module));
+        segments = std::move(identity.segments);
+        module.build_id_hex = identity.build_id_hex();
       }
     } catch (const Error& e) {
-      // Unmapped since we read the maps (dlclose), or an ELF we cannot parse: not a module we
-      // could patch. A vanished process is the caller's business.
+      // Unmapped since we read the maps (dlclose), a mapped data file (locale archive), or an ELF
+      // we cannot parse: not a module we could patch. A vanished process is the caller's business.
       if (e.code() == ErrorCode::kNotFound || e.code() == ErrorCode::kBadRequest ||
           e.code() == ErrorCode::kUnsupported) {
         continue;
       }
       throw;
     }
-    module.load_bias = LoadBias(*elf, module.mappings.front());
-    module.build_id_hex = elf->build_id_hex();
+    module.load_bias = LoadBias(segments, module.mappings.front());
     modules.push_back(std::move(module));
   }
   return modules;
