@@ -42,11 +42,14 @@ DisplacedCode RelocateDisplacedInstructions(std::span<const uint8_t> original, R
     const uint8_t* raw = original.data() + result.consumed;
     uint64_t next = at.value() + insn.length;
 
-    if (insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
+    // Zydis sets IS_RELATIVE for [rip + disp32] memory operands too; only an immediate that is
+    // relative makes a branch (those are re-encoded below, rip-relative operands further down).
+    if ((insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) && insn.raw.imm[0].is_relative) {
       // A relative branch: its target is absolute, wherever the instruction runs.
-      if (insn.raw.imm[0].is_relative == 0)
-        throw Error(ErrorCode::kUnsupported,
-                    "relative operand at " + at.ToString() + " not a branch");
+      if (insn.meta.category != ZYDIS_CATEGORY_UNCOND_BR &&
+          insn.meta.category != ZYDIS_CATEGORY_COND_BR && insn.meta.category != ZYDIS_CATEGORY_CALL)
+        throw Error(ErrorCode::kUnsupported, "relative operand at " + at.ToString() +
+                                                 " is not a jmp/jcc/call (e.g. xbegin)");
       uint64_t target = next + insn.raw.imm[0].value.s;
       switch (insn.mnemonic) {
         case ZYDIS_MNEMONIC_JMP:  // e9 rel32: jmp target
