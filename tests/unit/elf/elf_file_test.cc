@@ -179,3 +179,17 @@ TEST_CASE("ElfFile::Open errors name the path and say why") {
   CHECK_THROWS_AS(ElfFile::Open("/usr/bin"), Error);
   CHECK_THROWS_AS(ElfFile::FromBytes({}, "empty"), Error);
 }
+
+TEST_CASE("A moved ElfFile keeps its lookups (indices point into moved buffers)") {
+  ElfFile original = ElfFile::Open(TargetPath("dlopen_late"));
+  const Symbol* marker = original.FindSymbols("dlopen_late_marker").at(0);
+  const uint8_t* bytes = original.bytes().data();
+  ElfFile moved = std::move(original);
+  CHECK(moved.bytes().data() == bytes);
+  CHECK(moved.FindSymbols("dlopen_late_marker").at(0) == marker);
+  CHECK(moved.FunctionContaining(marker->value) == marker);
+  ElfFile other = ElfFile::Open(TargetPath("libdlopen_payload.so"));
+  other = std::move(moved);
+  CHECK(other.FindSymbols("dlopen_late_marker").at(0) == marker);
+  CHECK(other.FunctionContaining(marker->value + 1) == marker);
+}
