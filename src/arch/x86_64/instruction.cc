@@ -10,6 +10,7 @@
 namespace hotpatch::x86_64 {
 namespace {
 
+// Decoding only reads the decoder (it is passed const), so one instance serves every thread.
 const ZydisDecoder& LongModeDecoder() {
   static const ZydisDecoder decoder = [] {
     ZydisDecoder d;
@@ -17,21 +18,6 @@ const ZydisDecoder& LongModeDecoder() {
     return d;
   }();
   return decoder;
-}
-
-bool IsConditionalJump(const ZydisDecodedInstruction& insn) {
-  switch (insn.mnemonic) {
-    // loop*/j*cxz branch on rcx rather than flags; Zydis files some of them outside COND_BR.
-    case ZYDIS_MNEMONIC_LOOP:
-    case ZYDIS_MNEMONIC_LOOPE:
-    case ZYDIS_MNEMONIC_LOOPNE:
-    case ZYDIS_MNEMONIC_JCXZ:
-    case ZYDIS_MNEMONIC_JECXZ:
-    case ZYDIS_MNEMONIC_JRCXZ:
-      return true;
-    default:
-      return insn.meta.category == ZYDIS_CATEGORY_COND_BR;
-  }
 }
 
 }  // namespace
@@ -50,7 +36,8 @@ std::optional<Instruction> TryDecodeInstruction(std::span<const uint8_t> code, R
   out.is_endbr64 = insn.mnemonic == ZYDIS_MNEMONIC_ENDBR64;
   out.is_return = insn.mnemonic == ZYDIS_MNEMONIC_RET;
   out.is_call = insn.meta.category == ZYDIS_CATEGORY_CALL;
-  out.is_conditional = IsConditionalJump(insn);
+  // Zydis 4.0 files loop/loope/loopne/jrcxz under COND_BR with the jcc family (checked).
+  out.is_conditional = insn.meta.category == ZYDIS_CATEGORY_COND_BR;
   out.is_jump = out.is_conditional || insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR;
   out.is_syscall = insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL;
   out.is_int3 = insn.mnemonic == ZYDIS_MNEMONIC_INT3;
@@ -84,13 +71,14 @@ std::vector<Instruction> DecodeFunction(std::span<const uint8_t> code, RemotePtr
     RemotePtr at = address + int64_t(offset);
     std::optional<Instruction> insn = TryDecodeInstruction(code.subspan(offset), at);
     if (!insn) {
-      size_t shown = std::min<size_t>(code.size() - offset, 15);
-      throw Error(
-          ErrorCode::kUnsupported,
-          "cannot decode x86-64 instruction at " + at.ToString() + " (offset " + Hex(offset) +
-              " of the code at " + address.ToString() + "; bytes " +
-              HexBytes(code.subspan(offset, shown)) +
-              (offset + 15 > code.size() ? ", possibly cut off by the end of the code)" : ")"));
+      size_t shown = std::min<size_t>(code.size() - offset, ZYDIS_MAX_INSTRUCTION_LENGTH);
+      throw Error(ErrorCode::kUnsupported, "cannot decode x86-64 instruction at " + at.ToString() +
+                                               " (offset " + Hex(offset) + " of the code at " +
+                                               address.ToString() + "; bytes " +
+                                               HexBytes(code.subspan(offset, shown)) +
+                                               (offset + ZYDIS_MAX_INSTRUCTION_LENGTH > code.size()
+                                                    ? ", possibly cut off by the end of the code)"
+                                                    : ")"));
     }
     offset += insn->length;
     instructions.push_back(*insn);
