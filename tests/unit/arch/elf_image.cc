@@ -75,19 +75,23 @@ CodeBytes ElfImage::Function(const std::string& name) const {
 
 CompiledObject::CompiledObject(const std::string& c_source, const std::string& flags,
                                Output output) {
-  char directory[] = "/tmp/hotpatch-arch-test-XXXXXX";
-  if (!mkdtemp(directory)) throw std::runtime_error("mkdtemp");
-  directory_ = directory;
-  std::ofstream(directory_ + "/code.c") << c_source;
-  std::string result = directory_ + (output == Output::kObject ? "/code.o" : "/libcode.so");
+  char directory_template[] = "/tmp/hotpatch-arch-test-XXXXXX";
+  if (!mkdtemp(directory_template)) throw std::runtime_error("mkdtemp");
+  // ElfImage copies what it needs, so the files go as soon as it is loaded, error or not.
+  struct RemoveOnExit {
+    std::string path;
+    ~RemoveOnExit() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  } directory{directory_template};
+
+  std::ofstream(directory.path + "/code.c") << c_source;
+  std::string result = directory.path + (output == Output::kObject ? "/code.o" : "/libcode.so");
   std::string command = "cc " + flags + (output == Output::kObject ? " -c" : " -shared -fPIC") +
-                        " -o " + result + " " + directory_ + "/code.c";
+                        " -o " + result + " " + directory.path + "/code.c";
   if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
   image_.emplace(result);
-}
-
-CompiledObject::~CompiledObject() {
-  std::filesystem::remove_all(directory_);
 }
 
 }  // namespace hotpatch::x86_64::testing

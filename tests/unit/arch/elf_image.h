@@ -47,23 +47,20 @@ class ElfImage {
   std::vector<FunctionSymbol> functions_;
 };
 
-// Compiles C source with `cc` and the given flags into a temporary directory (removed on
-// destruction) and opens the result: an object file (`-c`: branches to other sections are
-// still unrelocated zeros) or a linked shared library (`-shared -fPIC`: every branch resolved).
+// Compiles C source with `cc` and the given flags in a temporary directory (gone again when the
+// constructor returns) and loads the result: an object file (`-c`: branches to other sections
+// are still unrelocated zeros) or a linked shared library (`-shared -fPIC`: every branch
+// resolved).
 class CompiledObject {
  public:
   enum class Output { kObject, kSharedLibrary };
   CompiledObject(const std::string& c_source, const std::string& flags,
                  Output output = Output::kObject);
-  ~CompiledObject();
-  CompiledObject(const CompiledObject&) = delete;
-  CompiledObject& operator=(const CompiledObject&) = delete;
 
   const ElfImage& image() const { return *image_; }
   CodeBytes Function(const std::string& name) const { return image_->Function(name); }
 
  private:
-  std::string directory_;
   std::optional<ElfImage> image_;
 };
 
