@@ -1,0 +1,34 @@
+// hotpatchd's command line (design §7): hotpatchd [--socket PATH] [--state-dir DIR]
+// [--admin-group NAME] [--request-timeout-ms N] [--max-connections N].
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace hotpatch::daemon {
+
+inline constexpr char kDefaultSocketPath[] = "/run/hotpatch/hotpatchd.sock";
+inline constexpr char kDefaultStateDir[] = "/var/lib/hotpatch";
+
+struct DaemonOptions {
+  std::string socket_path;  // --socket, else $HOTPATCH_SOCKET, else kDefaultSocketPath
+  std::string state_dir = kDefaultStateDir;
+  std::optional<gid_t> admin_group;  // members may apply and revert, besides root
+  std::string admin_group_name;
+  // A client that has not sent its whole request by then is dropped: an abandoned connection
+  // must not hold a thread (and a connection slot) forever.
+  std::chrono::milliseconds request_timeout{10000};
+  // One thread per connection; beyond this, new clients get an error at once.
+  size_t max_connections = 256;
+  bool help = false;
+};
+
+// Throws Error(kBadRequest) with a usage message for a bad command line.
+DaemonOptions ParseDaemonOptions(int argc, char** argv);
+
+const char* DaemonUsage();
+
+}  // namespace hotpatch::daemon

@@ -1,0 +1,184 @@
+#include "hotpatchd/request_handler.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "bundle/bundle.h"
+#include "common/bundle_file.h"
+#include "common/bundle_summary.h"
+#include "engine/engine.h"
+#include "hotpatchd/caller_bundle_path.h"
+#include "hotpatchd/patched_processes.h"
+
+namespace hotpatch::daemon {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+std::vector<uint8_t> ReadRequestBundle(const proto::BundleSource& source,
+                                       const CallerCredentials& caller, UniqueFd attached_fd) {
+  if (source.attached_fd) {
+    if (!attached_fd.valid())
+      throw Error(ErrorCode::kBadRequest,
+                  "field 'bundle_fd': true, but no descriptor came with the request (SCM_RIGHTS)");
+    return ReadBundleFile(attached_fd.get(), "the bundle passed by " + DescribeCaller(caller));
+  }
+  UniqueFd fd = OpenCallerBundlePath(*source.path, caller);
+  return ReadBundleFile(fd.get(), "bundle_path " + *source.path);
+}
+
+bundle::Placement PlacementFromName(const std::string& name) {
+  if (name == "reserved") return bundle::Placement::kReserved;
+  if (name == "dead") return bundle::Placement::kDeadCode;
+  if (name == "mapping") return bundle::Placement::kMapping;
+  return bundle::Placement::kAuto;
+}
+
+void RefuseSelf(pid_t pid) {
+  // ptrace cannot attach to one's own thread group; say so instead of an obscure EPERM.
+  if (pid == getpid())
+    throw Error(ErrorCode::kUnsupported, "pid " + std::to_string(pid) + " is hotpatchd itself");
+}
+
+void RequireProcess(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH)
+    throw Error(ErrorCode::kNoSuchProcess, "no process with pid " + std::to_string(pid));
+}
+
+proto::ListedProcess DescribeProcess(pid_t pid) {
+  proto::ListedProcess process{pid, ProcessCommand(pid), {}};
+  for (const auto& listed : ListPatches(pid)) {
+    const PatchRecord& r = listed.record;
+    proto::ListedPatch patch;
+    patch.patch_id = r.patch_id;
+    patch.description = r.description;
+    patch.state = PatchStateName(r.state);
+    patch.effective_state = listed.effective_state;
+    patch.placement = r.placement;
+    patch.module = r.module_path;
+    patch.build_id = r.build_id_hex;
+    patch.checksum = r.checksum_hex;
+    patch.applied_at_unix_us = r.applied_at_unix_us;
+    for (const auto& f : r.functions) patch.functions.push_back(f.name);
+    process.patches.push_back(std::move(patch));
+  }
+  return process;
+}
+
+std::string JoinIds(const std::vector<std::string>& ids) {
+  std::string joined;
+  for (const auto& id : ids) joined += (joined.empty() ? "" : ",") + id;
+  return joined;
+}
+
+}  // namespace
+
+proto::Response RequestHandler::Handle(const proto::Request& request,
+                                       const CallerCredentials& caller, UniqueFd attached_fd,
+                                       RequestLogEntry& log) {
+  try {
+    return Dispatch(request, caller, std::move(attached_fd), log);
+  } catch (const Error& e) {
+    return proto::Response{proto::kProtocolVersion, proto::MakeErrorReply(e)};
+  } catch (const std::exception& e) {
+    return proto::Response{
+        proto::kProtocolVersion,
+        proto::ErrorReply{"internal", std::string("internal error: ") + e.what()}};
+  }
+}
+
+proto::Response RequestHandler::Dispatch(const proto::Request& request,
+                                         const CallerCredentials& caller, UniqueFd attached_fd,
+                                         RequestLogEntry& log) {
+  if (proto::ChangesProcess(request.body) && !MayChangeProcesses(caller, options_.admin_group)) {
+    std::string who = options_.admin_group
+                          ? "root or members of group '" + options_.admin_group_name + "'"
+                          : "root";
+    if (auto* apply = std::get_if<proto::ApplyRequest>(&request.body)) log.target_pid = apply->pid;
+    if (auto* revert = std::get_if<proto::RevertRequest>(&request.body))
+      log.target_pid = revert->pid;
+    throw Error(ErrorCode::kPermissionDenied, std::string(proto::CommandName(request.body)) +
+                                                  " is only allowed for " + who +
+                                                  "; the caller is " + DescribeCaller(caller));
+  }
+  proto::ResponseBody body = std::visit(
+      Overloaded{
+          [&](const proto::ApplyRequest& r) -> proto::ResponseBody {
+            log.target_pid = r.pid;
+            RefuseSelf(r.pid);
+            std::vector<uint8_t> bytes =
+                ReadRequestBundle(r.bundle, caller, std::move(attached_fd));
+            try {
+              log.patch = bundle::ReadBundle(bytes).patch_id;  // for the log even if apply fails
+            } catch (const Error&) {
+            }
+            ApplyOptions options;
+            options.placement = PlacementFromName(r.placement);
+            if (r.timeout_ms) options.timeout = std::chrono::milliseconds(*r.timeout_ms);
+            PidLocks::Hold hold(pid_locks_, r.pid);
+            ApplyResult result = ApplyBundle(r.pid, bytes, options);
+            log.patch = result.patch_id;
+            log.detail = "placement " + result.placement + ", " + std::to_string(result.attempts) +
+                         " attempt(s), paused " + std::to_string(result.pause_us) + " us" +
+                         (result.already_applied ? ", already applied" : "");
+            return proto::ApplyResult{result.patch_id,       result.pid,      result.placement,
+                                      result.functions,      result.attempts, result.pause_us,
+                                      result.already_applied};
+          },
+          [&](const proto::RevertRequest& r) -> proto::ResponseBody {
+            log.target_pid = r.pid;
+            if (r.patch_id) log.patch = *r.patch_id;
+            RefuseSelf(r.pid);
+            RevertOptions options;
+            options.patch_id = r.patch_id;
+            options.all = r.all;
+            if (r.timeout_ms) options.timeout = std::chrono::milliseconds(*r.timeout_ms);
+            PidLocks::Hold hold(pid_locks_, r.pid);
+            RevertResult result = RevertPatches(r.pid, options);
+            log.patch = JoinIds(result.reverted);
+            return proto::RevertResult{result.pid, result.reverted, result.attempts,
+                                       result.pause_us};
+          },
+          [&](const proto::ListRequest& r) -> proto::ResponseBody {
+            proto::ListResult result;
+            if (r.pid) {
+              log.target_pid = *r.pid;
+              RequireProcess(*r.pid);
+              // No pid lock: the registry is committed by switching its header to a complete
+              // slot, so reading it while an apply runs shows the state before or after.
+              result.processes.push_back(DescribeProcess(*r.pid));
+              return result;
+            }
+            for (pid_t pid : FindProcessesWithRegistry()) {
+              try {
+                result.processes.push_back(DescribeProcess(pid));
+              } catch (const Error&) {
+                // A process that exited between the scan and the read is simply not listed.
+                if (kill(pid, 0) == 0 || errno != ESRCH) throw;
+              }
+            }
+            return result;
+          },
+          [&](const proto::StatusRequest&) -> proto::ResponseBody {
+            auto uptime = std::chrono::steady_clock::now() - stats_.started;
+            return proto::StatusResult{
+                HOTPATCH_VERSION, getpid(),
+                static_cast<uint64_t>(
+                    std::chrono::duration_cast<std::chrono::seconds>(uptime).count()),
+                stats_.requests_served.load(), stats_.in_flight.load()};
+          },
+          [&](const proto::InfoRequest& r) -> proto::ResponseBody {
+            std::vector<uint8_t> bytes =
+                ReadRequestBundle(r.bundle, caller, std::move(attached_fd));
+            proto::InfoResult info = SummarizeBundle(bytes);
+            log.patch = info.patch_id;
+            return info;
+          }},
+      request.body);
+  return proto::Response{proto::kProtocolVersion, std::move(body)};
+}
+
+}  // namespace hotpatch::daemon
