@@ -45,7 +45,7 @@ TEST_CASE("StopAll stops every thread, names it, and ResumeAll lets them run") {
   attachment.RunFor(std::chrono::milliseconds(20));
 
   // Still attached, running: the counters move on.
-  unsigned long after = NumberAfter(AskTarget(target, "counters"), "counters");
+  unsigned long after = NumberAfter(AskAttachedTarget(target, attachment, "counters"), "counters");
   CHECK(after > before);
 }
 

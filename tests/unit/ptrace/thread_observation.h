@@ -2,7 +2,9 @@
 // shows it, and numbers the targets print.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -10,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "process/process_attachment.h"
 #include "process/thread_status.h"
 #include "support/target_process.h"
 
@@ -74,6 +77,25 @@ inline pid_t PidAfter(const std::string& line, std::string_view key) {
 inline std::string AskTarget(TargetProcess& target, std::string_view prefix) {
   kill(target.pid(), SIGUSR1);
   return target.WaitForLine(prefix);
+}
+
+// AskTarget while we are attached and the target runs: a signal-delivery-stop (of the thread
+// that answers, say) waits for us, so keep servicing stops while waiting for the answer.
+inline std::string AskAttachedTarget(TargetProcess& target, ProcessAttachment& attachment,
+                                     std::string_view prefix) {
+  kill(target.pid(), SIGUSR1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    attachment.RunFor(std::chrono::milliseconds(2));
+    try {
+      return target.WaitForLine(prefix, std::chrono::milliseconds(20));
+    } catch (const std::runtime_error& e) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw std::runtime_error(std::string(e.what()) + "; threads " +
+                                 DescribeThreads(target.pid()));
+      }
+    }
+  }
 }
 
 }  // namespace hotpatch::test
