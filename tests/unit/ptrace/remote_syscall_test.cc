@@ -53,7 +53,7 @@ TEST_CASE("FindSyscallInstruction finds 0f 05 in the target") {
   CHECK(bytes == std::vector<uint8_t>{0x0f, 0x05});
 }
 
-TEST_CASE("remote getpid, mmap and munmap in a thread blocked in read(); the read completes") {
+TEST_CASE("remote getpid, mmap and munmap in a thread blocked in read() leave the read intact") {
   TargetProcess target(TargetPath("blocked_read"));
   pid_t reader = PidAfter(target.WaitForLine("ready"), "reader");
   {

@@ -1,5 +1,6 @@
 // Signals that arrive while we hold or service the threads are passed on, none lost.
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,6 +8,7 @@
 #include <thread>
 
 #include "process/process_attachment.h"
+#include "process/remote_syscall.h"
 #include "support/target_process.h"
 #include "thread_observation.h"
 
@@ -71,4 +73,38 @@ TEST_CASE("a signal dequeued while stopping is held and delivered on resume") {
     count = NumberAfter(AskAttachedTarget(target, attachment, "count"), "count");
   }
   CHECK(count == kSignals);
+}
+
+TEST_CASE("signals held across a remote syscall are all delivered, once each") {
+  TargetProcess target(TargetPath("signal_counter"), {"1"});
+  int realtime_signal = static_cast<int>(NumberAfter(target.WaitForLine("ready"), "ready"));
+  pid_t main_thread = target.pid();  // waits in sigwait(SIGUSR1); the signal is not blocked there
+  auto attachment = ProcessAttachment::Seize(target.pid());
+  // Two signals for the main thread while nobody services it: it dequeues the first and waits for
+  // us in a signal-delivery-stop ('t'); the second stays queued in the kernel.
+  REQUIRE(syscall(SYS_tgkill, target.pid(), main_thread, realtime_signal) == 0);
+  REQUIRE(syscall(SYS_tgkill, target.pid(), main_thread, realtime_signal) == 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (TryReadTaskStatus(target.pid(), main_thread)->state != 't') {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    usleep(1000);
+  }
+  // StopAll takes the first signal from the stop (it is ours to give back now); the remote
+  // syscall's single-step dequeues the second before the instruction runs.
+  attachment.StopAll();
+  {
+    RemoteSyscall call(attachment, main_thread,
+                       FindSyscallInstruction(target.pid(), attachment.memory()));
+    CHECK(call.Call(SYS_getpid) == target.pid());
+  }
+  attachment.ResumeAll();
+  unsigned long count = 0;
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (count < 2 && std::chrono::steady_clock::now() < deadline) {
+    count = NumberAfter(AskAttachedTarget(target, attachment, "count"), "count");
+  }
+  CHECK(count == 2);
+  // Nothing more arrives later (a signal delivered twice would).
+  attachment.RunFor(std::chrono::milliseconds(20));
+  CHECK(NumberAfter(AskAttachedTarget(target, attachment, "count"), "count") == 2);
 }
