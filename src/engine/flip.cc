@@ -43,7 +43,7 @@ void PointEntries(const RemoteMemory& memory, const PatchRecord& record, EntryTa
 }
 
 void SetCommitFlag(const RemoteMemory& memory, const PatchRecord& record, bool committed) {
-  const uint8_t value = committed ? 1 : 0;
+  const uint8_t value = committed ? 1 : 0;  // the gate tests "!= 0" (entry_gate.h)
   // One byte: the commit point of the whole bundle (entry_gate.h).
   WriteAndVerify(memory, record.commit_flag, std::span(&value, 1));
 }

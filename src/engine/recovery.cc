@@ -1,6 +1,7 @@
 #include "engine/recovery.h"
 
 #include "base/error.h"
+#include "engine/entry_gate.h"
 #include "engine/fault_injection.h"
 #include "engine/flip.h"
 #include "engine/remote_mapping.h"
@@ -23,11 +24,24 @@ std::string EffectiveState(const RemoteMemory& memory, const PatchRecord& record
 }
 
 void ForgetPatch(ProcessAttachment& process, TargetRegistry& registry, const PatchRecord& record) {
+  // The commit flag's own bytes are restored last, after the record is gone: until then a crash
+  // must still find the flag saying "not committed" (an area's original bytes could read as 1).
+  const RemoteRange flag{record.commit_flag, record.commit_flag + static_cast<int64_t>(kCommitFlagSize)};
+  std::vector<SavedBytes> flag_bytes;
+  for (const auto& saved : record.saved_areas) {
+    if (saved.address == flag.begin && saved.bytes.size() >= kCommitFlagSize) {
+      std::span<const uint8_t> rest(saved.bytes.begin() + kCommitFlagSize, saved.bytes.end());
+      WriteAndVerify(process.memory(), flag.end, rest);
+      flag_bytes.push_back({flag.begin, {saved.bytes.begin(), saved.bytes.begin() + kCommitFlagSize}});
+    } else {
+      WriteAndVerify(process.memory(), saved.address, saved.bytes);
+    }
+  }
+  FaultInjectionPoint("forget-restored");
   std::vector<PatchRecord> without = registry.patches();
   std::erase_if(without, [&](const PatchRecord& p) { return p.patch_id == record.patch_id; });
   registry.Commit(process.memory(), without);
-  FaultInjectionPoint("forget-recorded");
-  for (const auto& saved : record.saved_areas) WriteAndVerify(process.memory(), saved.address, saved.bytes);
+  for (const auto& saved : flag_bytes) WriteAndVerify(process.memory(), saved.address, saved.bytes);
   for (const auto& m : record.own_mappings) RemoveMapping(process, m);
 }
 

@@ -23,9 +23,8 @@ std::string EffectiveState(const RemoteMemory& memory, const PatchRecord& record
 void RecoverInterrupted(ProcessAttachment& process, StackWalker& walker, TargetRegistry& registry,
                         std::chrono::steady_clock::time_point deadline, QuiescenceStats& stats);
 
-// Removes `record` from the registry (already unreachable: entries point to previous bytes),
-// then restores the areas it overwrote and unmaps its mappings. In that order: once the record
-// is gone no engine will follow its commit flag, so restoring the bytes under it is safe.
+// Restores the areas `record` overwrote (its entries must already hold their previous bytes),
+// removes it from the registry, then restores its commit flag's bytes and unmaps its mappings.
 void ForgetPatch(ProcessAttachment& process, TargetRegistry& registry, const PatchRecord& record);
 
 }  // namespace hotpatch

@@ -144,8 +144,9 @@ std::optional<TargetRegistry> TargetRegistry::TryOpen(pid_t pid, const RemoteMem
   if (header.length > 0) {
     auto bytes = memory.Read(SlotAddress(*location, header.active_slot), header.length);
     try {
-      for (const auto& p : json::parse(bytes.begin(), bytes.end()).at("patches"))
-        patches.push_back(FromJson(p));
+      // Keep the document in a variable: a range-for over a member of a temporary dangles.
+      json document = json::parse(bytes.begin(), bytes.end());
+      for (const auto& p : document.at("patches")) patches.push_back(FromJson(p));
     } catch (const json::exception& e) {
       throw Error(ErrorCode::kInternal, where + ": " + e.what());
     }

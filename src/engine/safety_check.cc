@@ -45,10 +45,9 @@ SafetyVerdict CheckThreads(const ProcessAttachment& process, StackWalker& walker
     BusyThread busy{thread.tid, thread.name, "", false, "", false, {}};
     for (const auto& frame : stack.frames) busy.stack.push_back(frame.pc);
     const GuardedCode* hit = nullptr;
-    for (size_t i = 0; i < stack.frames.size() && !hit; ++i) {
-      RemotePtr pc = stack.frames[i].pc;
-      hit = FindGuarded(guarded, pc);
-      if (!hit && i > 0) hit = FindGuarded(guarded, pc - 1);
+    for (const auto& frame : stack.frames) {
+      hit = FindGuarded(guarded, frame.LookupPc());
+      if (hit) break;
     }
     if (hit) {
       busy.function = hit->function;

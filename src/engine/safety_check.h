@@ -41,10 +41,11 @@ struct SafetyVerdict {
   std::string Describe() const;
 };
 
-// Walks every stopped thread's stack and checks each frame against `guarded`. The pc of the
-// innermost frame (and of a frame interrupted by a signal) is checked as is; return addresses are
-// checked as pc - 1 too, because a call as the last instruction of a function returns just past
-// its end. Checking both is conservative: it can only add busy threads.
+// Walks every stopped thread's stack and checks each frame against `guarded`. A return address
+// is looked up as pc - 1 (Frame::LookupPc): a call that is the last instruction of a function
+// returns just past its end, into whatever function follows — checking pc itself would call the
+// next function busy forever. The pc of the innermost frame, and of a frame a signal
+// interrupted, is exact and checked as is.
 SafetyVerdict CheckThreads(const ProcessAttachment& process, StackWalker& walker,
                            const std::vector<GuardedCode>& guarded);
 

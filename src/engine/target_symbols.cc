@@ -2,7 +2,10 @@
 
 #include <elf.h>
 
+#include <filesystem>
+
 #include "base/error.h"
+#include "engine/relocation.h"
 
 namespace hotpatch {
 
@@ -14,16 +17,25 @@ bool DefinesDynamic(const elf::Symbol& s) {
           s.type == STT_NOTYPE);
 }
 
-uint64_t AlignUp(uint64_t value, uint64_t alignment) {
-  if (alignment <= 1) return value;
-  return (value + alignment - 1) / alignment * alignment;
-}
-
 }  // namespace
 
 TargetSymbols::TargetSymbols(pid_t pid, const Module& module, const elf::ElfFile& module_elf,
                              std::vector<Module> modules)
     : pid_(pid), module_(module), module_elf_(module_elf), modules_(std::move(modules)) {}
+
+bool TargetSymbols::IsMainExecutable() const {
+  // /proc/PID/exe names the executable as it was mapped (with " (deleted)" once replaced).
+  for (const auto& m : module_.mappings)
+    if (m.executable && m.path == module_.path) {
+      std::error_code error;
+      auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid_) + "/exe", error);
+      std::string exe_path = exe.string();
+      const std::string deleted = " (deleted)";
+      if (exe_path.ends_with(deleted)) exe_path.resize(exe_path.size() - deleted.size());
+      return !error && exe_path == module_.path;
+    }
+  return false;
+}
 
 std::optional<RemotePtr> TargetSymbols::FindExternal(const std::string& name) {
   auto lookup = [&](const Module& m, const elf::ElfFile& elf) -> std::optional<RemotePtr> {
@@ -69,14 +81,19 @@ std::vector<ResolvedSymbol> TargetSymbols::Resolve(const bundle::Bundle& bundle)
         break;
       case bundle::SymbolKind::kTarget:
         if (s.thread_local_symbol) {
-          // x86-64 TLS variant II: the executable's block ends at the thread pointer, so a
-          // variable at offset `value` in PT_TLS lives at TP - round_up(p_memsz, p_align) + value.
+          // Only the executable's TLS block sits at a fixed offset from the thread pointer
+          // (x86-64 TLS variant II); a library's block is found through the DTV at run time.
           const elf::Segment* tls = module_elf_.tls_segment();
           if (tls == nullptr)
             throw Error(ErrorCode::kMismatch, "thread-local " + s.name + ": target module " +
                                                   module_.path + " has no PT_TLS segment");
+          if (!IsMainExecutable())
+            throw Error(ErrorCode::kUnsupported,
+                        "thread-local " + s.name + " of shared library " + module_.path +
+                            ": only the executable's thread-locals can be patched");
           r.kind = ResolvedSymbol::kTargetTls;
-          r.value = s.value - AlignUp(tls->memory_size, tls->alignment);
+          r.value = static_cast<uint64_t>(
+              ExecutableTpOffset(s.value, tls->vaddr, tls->memory_size, tls->alignment));
         } else {
           r.kind = ResolvedSymbol::kAbsolute;
           r.value = (module_.load_bias + static_cast<int64_t>(s.value)).value();

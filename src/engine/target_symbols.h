@@ -32,6 +32,8 @@ class TargetSymbols {
   std::optional<RemotePtr> FindExternal(const std::string& name);
 
  private:
+  bool IsMainExecutable() const;
+
   pid_t pid_;
   const Module& module_;
   const elf::ElfFile& module_elf_;
