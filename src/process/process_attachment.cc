@@ -30,8 +30,7 @@ void ThrowUnlessGone(int err, std::string_view request, pid_t tid) {
 
 }  // namespace
 
-ProcessAttachment::ProcessAttachment(pid_t pid)
-    : pid_(pid), tracer_tid_(::gettid()), memory_(std::make_unique<RemoteMemory>(pid)) {}
+ProcessAttachment::ProcessAttachment(pid_t pid) : pid_(pid), tracer_tid_(::gettid()) {}
 
 ProcessAttachment::ProcessAttachment(ProcessAttachment&& other) noexcept
     : pid_(std::exchange(other.pid_, 0)),
@@ -55,7 +54,9 @@ ProcessAttachment ProcessAttachment::Seize(pid_t pid) {
   }
   std::optional<TaskStatus> status = TryReadTaskStatus(pid, pid);
   if (!status) throw Error(ErrorCode::kNoSuchProcess, PidText(pid) + " does not exist");
-  if (status->state == 'Z' || status->state == 'X') {
+  // A zombie leader with live threads is a running process whose main thread called
+  // pthread_exit; without other threads it has exited.
+  if ((status->state == 'Z' || status->state == 'X') && ListThreads(pid).size() <= 1) {
     throw Error(ErrorCode::kNoSuchProcess, PidText(pid) + " has exited (zombie)");
   }
   if (status->tracer_pid != 0) {
@@ -71,6 +72,17 @@ ProcessAttachment ProcessAttachment::Seize(pid_t pid) {
   }
   // Threads created while we scanned stop at birth, and their creators at the clone event.
   attachment.ServicePendingStops(Mode::kRunning);
+  // A zombie leader has released its address space: /proc/PID/mem and process_vm_readv(PID) then
+  // fail, so reach the memory through a live thread (every thread shares it). An open
+  // /proc/TID/mem keeps the address space reachable even if that thread exits later.
+  pid_t live = pid;
+  if (std::optional<TaskStatus> leader = TryReadTaskStatus(pid, pid);
+      !leader || leader->state == 'Z' || leader->state == 'X') {
+    auto other = std::find_if(attachment.threads_.begin(), attachment.threads_.end(),
+                              [pid](const auto& entry) { return entry.first != pid; });
+    if (other != attachment.threads_.end()) live = other->first;
+  }
+  attachment.memory_ = std::make_unique<RemoteMemory>(live);
   return attachment;
 }
 
@@ -224,6 +236,7 @@ void ProcessAttachment::StopAll() {
   // Take the stops already reported first: interrupting a thread that is already in a
   // ptrace-stop leaves the interrupt pending, and it would trap again right after we resume it.
   ServicePendingStops(Mode::kStopping);
+  SetAsideZombieLeader();
   for (;;) {
     for (auto& [tid, thread] : threads_) {
       if (!thread.stopped) ThrowUnlessGone(TryPtraceInterrupt(tid), "PTRACE_INTERRUPT", tid);
@@ -241,9 +254,24 @@ void ProcessAttachment::StopAll() {
   last_stop_latency_ = Clock::now() - stop_began_;
 }
 
+void ProcessAttachment::SetAsideZombieLeader() {
+  auto leader = threads_.find(pid_);
+  if (leader == threads_.end() || leader->second.stopped) return;
+  std::optional<TaskStatus> status = TryReadTaskStatus(pid_, pid_);
+  if (status && status->state == 'Z') {
+    // Counted as stopped so that nothing waits for it; it runs no code, so it is safe.
+    leader->second.zombie_leader = true;
+    leader->second.stopped = true;
+  }
+}
+
 void ProcessAttachment::CaptureStoppedThreads() {
   stopped_threads_.clear();
   for (auto it = threads_.begin(); it != threads_.end();) {
+    if (it->second.zombie_leader) {
+      ++it;
+      continue;
+    }
     StoppedThread captured;
     captured.tid = it->first;
     if (int err = TryPtraceGetRegisters(captured.tid, captured.regs)) {
@@ -291,6 +319,7 @@ void ProcessAttachment::ResumeAll() {
   // Resume every thread even if one fails: leaving the others stopped is the worse outcome.
   std::optional<Error> first_error;
   for (auto& [tid, thread] : threads_) {
+    if (thread.zombie_leader) continue;
     int err;
     const char* request;
     if (thread.group_stopped && thread.stop_kind == StopKind::kGroupStop) {
@@ -340,7 +369,7 @@ ProcessAttachment::TracedThread& ProcessAttachment::StoppedThreadRecord(pid_t ti
                                                                         const char* operation) {
   CheckTracerThread(operation);
   auto it = threads_.find(tid);
-  if (!stopped_ || it == threads_.end() || !it->second.stopped) {
+  if (!stopped_ || it == threads_.end() || !it->second.stopped || it->second.zombie_leader) {
     throw Error(ErrorCode::kInternal, std::string(operation) + ": tid " + std::to_string(tid) +
                                           " of " + PidText(pid_) + " is not a stopped thread");
   }
@@ -358,7 +387,7 @@ void ProcessAttachment::SetRegisters(pid_t tid, const user_regs_struct& regs) {
 void ProcessAttachment::DetachAll() noexcept {
   for (auto& [tid, thread] : threads_) {
     int signal = 0;
-    if (thread.stopped) {
+    if (thread.stopped && !thread.zombie_leader) {
       try {
         signal = SignalToInject(thread);
       } catch (...) {

@@ -65,6 +65,8 @@ class ProcessAttachment {
   const std::vector<StoppedThread>& threads() const;
   // Writes the registers of a stopped thread (and the copy threads() returns).
   void SetRegisters(pid_t tid, const user_regs_struct& regs);
+  // Opened through the leader, or through another thread if the leader is a zombie (then
+  // memory().pid() is that thread's tid).
   RemoteMemory& memory() { return *memory_; }
 
   // First PTRACE_INTERRUPT issued -> last PTRACE_CONT issued, of the last stop/resume cycle: the
@@ -86,12 +88,16 @@ class ProcessAttachment {
     bool group_stopped = false;
     // Signals it dequeued while we held it, oldest first: we owe them back.
     std::vector<siginfo_t> held_signals;
+    // The thread-group leader exited (pthread_exit) while other threads live: the kernel reports
+    // its exit only when the whole group is gone, so it can be neither stopped nor waited for.
+    bool zombie_leader = false;
   };
   enum class Mode { kRunning, kStopping };
 
   explicit ProcessAttachment(pid_t pid);
 
   void CheckTracerThread(const char* operation) const;
+  void SetAsideZombieLeader();
   void SeizeNewThreads();
   // Applies one reported stop of `thread` according to what we are doing.
   void HandleStop(TracedThread& thread, const ThreadStop& stop, Mode mode);

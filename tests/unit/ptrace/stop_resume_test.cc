@@ -183,3 +183,46 @@ TEST_CASE("an attachment destroyed while stopped leaves every thread running and
   usleep(20000);
   CHECK(NumberAfter(AskTarget(target, "counters"), "counters") > first);
 }
+
+TEST_CASE("a process whose main thread exited can be attached, stopped and resumed") {
+  TargetProcess target(TargetPath("busy_threads"), {"2", "leader-exits"});
+  target.WaitForLine("ready");
+  auto leader_is_zombie = [&] {
+    auto status = TryReadTaskStatus(target.pid(), target.pid());
+    return status && status->state == 'Z';
+  };
+  SECTION("it exits before we attach") {
+    kill(target.pid(), SIGUSR2);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!leader_is_zombie()) REQUIRE(std::chrono::steady_clock::now() < deadline);
+    auto attachment = ProcessAttachment::Seize(target.pid());
+    for (int cycle = 0; cycle < 10; ++cycle) {
+      attachment.StopAll();
+      CHECK(attachment.threads().size() == 3);  // two busy threads and the reporter
+      attachment.ResumeAll();
+      attachment.RunFor(std::chrono::microseconds(500));
+    }
+  }
+  SECTION("it exits while we are attached") {
+    auto attachment = ProcessAttachment::Seize(target.pid());
+    kill(target.pid(), SIGUSR2);  // taken by sigwait: no signal-delivery-stop to service
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!leader_is_zombie()) {
+      attachment.RunFor(std::chrono::milliseconds(1));
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+    }
+    // The kernel never reports a zombie leader's exit while its threads live: waiting for it
+    // would hang here.
+    for (int cycle = 0; cycle < 10; ++cycle) {
+      attachment.StopAll();
+      CHECK(attachment.threads().size() == 3);
+      attachment.ResumeAll();
+      attachment.RunFor(std::chrono::microseconds(500));
+    }
+  }
+  std::string line = AskTarget(target, "counters");
+  CHECK(NumberAfter(line, "errors") == 0);
+  for (const auto& [tid, status] : ThreadStatuses(target.pid())) {
+    if (tid != target.pid()) CHECK(status.tracer_pid == 0);
+  }
+}
