@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "process/ptrace_request.h"
+#include "process/scheduling_boost.h"
 #include "process/signal_requeue.h"
 #include "process/thread_status.h"
 
@@ -237,9 +238,19 @@ void ProcessAttachment::StopAll() {
   // ptrace-stop leaves the interrupt pending, and it would trap again right after we resume it.
   ServicePendingStops(Mode::kStopping);
   SetAsideZombieLeader();
+  // Restored when StopAll returns or throws, before the caller sees the threads.
+  std::vector<ScopedSchedulingBoost> boosts;
   for (;;) {
     for (auto& [tid, thread] : threads_) {
       if (!thread.stopped) ThrowUnlessGone(TryPtraceInterrupt(tid), "PTRACE_INTERRUPT", tid);
+    }
+    if (boost_while_stopping_) {
+      // Only those still on their way: most threads trap within microseconds.
+      ServicePendingStops(Mode::kStopping);
+      for (const auto& [tid, thread] : threads_) {
+        if (thread.stopped) continue;
+        if (auto boost = ScopedSchedulingBoost::TryBoost(tid)) boosts.push_back(std::move(*boost));
+      }
     }
     WaitUntilAllStopped();
     // Every thread we know is stopped and followed its clones, so the process has no other thread
@@ -250,6 +261,7 @@ void ProcessAttachment::StopAll() {
   }
   if (threads_.empty()) throw Error(ErrorCode::kNoSuchProcess, PidText(pid_) + " has exited");
   CaptureStoppedThreads();
+  last_boosted_threads_ = boosts.size();
   stopped_ = true;
   last_stop_latency_ = Clock::now() - stop_began_;
 }

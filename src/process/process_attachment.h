@@ -59,6 +59,11 @@ class ProcessAttachment {
   // Only sleeps while stopped.
   void RunFor(std::chrono::microseconds duration);
 
+  // While StopAll waits, raise the threads that have not stopped yet to SCHED_FIFO 1 (see
+  // scheduling_boost.h), restoring their exact attributes once all are stopped. Off by default;
+  // silently does nothing without CAP_SYS_NICE.
+  void set_boost_while_stopping(bool boost) { boost_while_stopping_ = boost; }
+
   bool stopped() const { return stopped_; }
   pid_t pid() const { return pid_; }
   // Only while stopped; ordered by tid.
@@ -74,6 +79,8 @@ class ProcessAttachment {
   std::chrono::nanoseconds last_pause() const { return last_pause_; }
   // First PTRACE_INTERRUPT issued -> every thread stopped, of the last StopAll.
   std::chrono::nanoseconds last_stop_latency() const { return last_stop_latency_; }
+  // Threads the last StopAll boosted (set_boost_while_stopping).
+  size_t last_boosted_threads() const { return last_boosted_threads_; }
 
  private:
   friend class RemoteSyscall;
@@ -116,10 +123,12 @@ class ProcessAttachment {
   std::unique_ptr<RemoteMemory> memory_;
   std::map<pid_t, TracedThread> threads_;
   bool stopped_ = false;
+  bool boost_while_stopping_ = false;
   std::vector<StoppedThread> stopped_threads_;
   std::chrono::steady_clock::time_point stop_began_;
   std::chrono::nanoseconds last_pause_{0};
   std::chrono::nanoseconds last_stop_latency_{0};
+  size_t last_boosted_threads_ = 0;
 };
 
 }  // namespace hotpatch
