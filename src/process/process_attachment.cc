@@ -128,7 +128,8 @@ void ProcessAttachment::SeizeNewThreads() {
         }
       }
       if (err != 0) {
-        throw PtraceError("PTRACE_SEIZE of " + PidText(pid_) + ":", tid, err);
+        throw ErrnoError("PTRACE_SEIZE of tid " + std::to_string(tid) + " of " + PidText(pid_),
+                         err);
       }
       threads_[tid].tid = tid;
       found_new = true;
