@@ -159,6 +159,11 @@ TEST_CASE("exit codes: usage 2, mismatch 4, busy 3, missing process and missing 
   CHECK(error["error"] == "busy");
   CHECK_THAT(error["message"].get<std::string>(), Catch::Contains("spin"));
 
+  CtlRun nothing =
+      RunCtl({"--socket", socket, "--json", "revert", std::to_string(target.pid())}, dir);
+  CHECK(nothing.exit_code == 1);
+  CHECK(nothing.Json()["error"] == "not_found");
+
   CtlRun gone = RunCtl({"--socket", socket, "--json", "list", "999999999"}, dir);
   CHECK(gone.exit_code == 1);
   CHECK(gone.Json()["error"] == "no_such_process");
