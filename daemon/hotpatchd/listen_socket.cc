@@ -60,6 +60,13 @@ ListenSocket ListenSocket::Open(const std::string& path) {
       throw Error(ErrorCode::kBusy, "another hotpatchd already listens on " + path);
     unlink(path.c_str());  // stale: left by a daemon that was killed
   }
+  // Started by hand (no systemd RuntimeDirectory), /run/hotpatch may not exist yet.
+  auto slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    std::string directory = path.substr(0, slash);
+    if (mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST)
+      throw ErrnoError("creating the socket directory " + directory);
+  }
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) throw ErrnoError("socket(AF_UNIX)");
   if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <thread>
 
 #include "daemon_fixture.h"
 
@@ -122,6 +123,32 @@ TEST_CASE("a client killed mid-request and a silent one do not disturb the other
   CHECK(n > 0);
   close(silent);
   RequireStatusWorks(socket);
+}
+
+TEST_CASE("beyond --max-connections a client gets busy at once, and is served again later") {
+  TempDir dir;
+  RunningDaemon daemon(dir.path() + "/hotpatchd.sock", {"--max-connections", "2"});
+  std::string socket = daemon.socket_path();
+  int first = ConnectRaw(socket);
+  int second = ConnectRaw(socket);
+  REQUIRE(first >= 0);
+  REQUIRE(second >= 0);
+  // Both slots are taken once the daemon accepted them; the log shows the refusal.
+  nlohmann::json refused;
+  for (int i = 0; i < 500; ++i) {
+    refused = Exchange(socket, "{\"version\":1,\"command\":\"status\"}\n");
+    if (refused["ok"] == false) break;
+  }
+  CHECK(refused["error"] == "busy");
+  daemon.WaitForLogLine({"refused a connection"});
+  close(first);
+  close(second);
+  // The closed connections end their threads (end of file before a request); slots free up.
+  for (int i = 0;; ++i) {
+    REQUIRE(i < 500);
+    if (Exchange(socket, "{\"version\":1,\"command\":\"status\"}\n")["ok"] == true) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 TEST_CASE("50 concurrent clients are all served") {
