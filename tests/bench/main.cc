@@ -1,0 +1,100 @@
+// hotpatch-bench: runs the benchmarks of issue 6, prints the table and writes bench.json.
+//
+//   hotpatch-bench [--quick] [--only pause,call,generate,fleet] [--json PATH]
+//
+// --quick runs every scenario small (1 and 8 threads, 10 cycles, 10 processes) to check that the
+// benchmark itself works; its numbers are not the ones to report. A scenario that fails is
+// reported in notes and the exit status is 1, but the other scenarios still run and bench.json
+// is still written.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "bench_results.h"
+#include "call_overhead.h"
+#include "fleet_benchmark.h"
+#include "generation_benchmark.h"
+#include "pause_benchmark.h"
+
+namespace {
+
+using namespace hotpatch::bench;
+
+struct BenchOptions {
+  bool quick = false;
+  std::set<std::string> only;  // empty: every scenario
+  std::string json_path = "bench.json";
+};
+
+int Usage() {
+  std::cerr << "usage: hotpatch-bench [--quick] [--only pause,call,generate,fleet] [--json PATH]\n";
+  return 2;
+}
+
+void DescribeMachine(BenchResults& results) {
+  results.cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  utsname name{};
+  if (uname(&name) == 0) results.kernel = name.release;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  BenchOptions options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--quick") {
+      options.quick = true;
+    } else if (arg == "--only" && i + 1 < argc) {
+      std::stringstream list(argv[++i]);
+      for (std::string name; std::getline(list, name, ',');) options.only.insert(name);
+    } else if (arg == "--json" && i + 1 < argc) {
+      options.json_path = argv[++i];
+    } else {
+      return Usage();
+    }
+  }
+  BenchResults results;
+  DescribeMachine(results);
+  bool failed = false;
+  auto run = [&](const std::string& name, const std::string& note_key,
+                 const std::function<void()>& scenario) {
+    if (!options.only.empty() && !options.only.count(name)) {
+      results.notes[note_key] = "not run (--only)";
+      return;
+    }
+    try {
+      scenario();
+    } catch (const std::exception& e) {
+      failed = true;
+      results.notes[note_key] = std::string("failed: ") + e.what();
+      std::cerr << "hotpatch-bench: " << name << " failed: " << e.what() << "\n";
+    }
+  };
+
+  PauseOptions pause;
+  if (options.quick) {
+    pause.thread_counts = {1, 8};
+    pause.cycles = 10;
+    pause.breakdown_cycles = 5;
+  }
+  run("pause", "pause_failure", [&] { RunPauseBenchmark(pause, results); });
+  run("call", "call_overhead_ns",
+      [&] { RunCallOverheadBenchmark(options.quick ? 2 : 5, results); });
+  run("generate", "generate_s",
+      [&] { RunGenerationBenchmark(options.quick ? 500 : 5000, 10, results); });
+  run("fleet", "fleet_s", [&] { RunFleetBenchmark(options.quick ? 10 : 50, results); });
+  if (options.quick) results.notes["quick"] = "--quick run: small sizes, not the numbers to report";
+
+  std::cout << FormatTable(results);
+  std::ofstream(options.json_path) << ToJson(results).dump(2) << "\n";
+  std::cout << "\nwrote " << options.json_path << "\n";
+  return failed ? 1 : 0;
+}

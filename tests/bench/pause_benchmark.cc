@@ -1,0 +1,115 @@
+#include "pause_benchmark.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "base/error.h"
+#include "engine/engine.h"
+#include "flip_breakdown.h"
+#include "patch_bundles.h"
+#include "statistics.h"
+#include "stop_floor.h"
+#include "support/target_process.h"
+
+namespace hotpatch::bench {
+
+namespace {
+
+RemotePtr TickAddress(const std::string& ready_line) {
+  auto at = ready_line.find("tick=");
+  if (at == std::string::npos)
+    throw Error(ErrorCode::kInternal,
+                "bench_threads said \"" + ready_line + "\", expected \"ready tick=0x...\"");
+  return RemotePtr(std::stoull(ready_line.substr(at + 5), nullptr, 16));
+}
+
+long TargetErrors(test::TargetProcess& target) {
+  kill(target.pid(), SIGUSR1);
+  std::string line = target.WaitForLine("stats ", std::chrono::seconds(30));
+  return std::stol(line.substr(line.find("errors=") + 7));
+}
+
+PausePoint MeasurePoint(int threads, const std::string& load, const std::vector<uint8_t>& bundle,
+                        const PauseOptions& options, nlohmann::json& notes) {
+  test::TargetProcess target(test::TargetPath("bench_threads"), {std::to_string(threads), load});
+  RemotePtr tick = TickAddress(target.WaitForLine("ready", std::chrono::seconds(30)));
+  PausePoint point;
+  point.threads = threads;
+  point.load = load;
+
+  // Floors first, while no engine has touched the target.
+  point.floor_us = Median(MeasureStopFloor(target.pid(), {options.cycles, false}));
+  point.floor_boosted_us = Median(MeasureStopFloor(target.pid(), {options.cycles, true}));
+
+  FlipPhases phases = MeasureFlipPhases(target.pid(), tick, options.breakdown_cycles);
+  point.stop_us = Median(phases.stop_us);
+  point.unwind_us = Median(phases.unwind_us);
+  point.write_us = Median(phases.write_us);
+  point.resume_us = Median(phases.resume_us);
+
+  ApplyOptions apply_options;
+  apply_options.timeout = std::chrono::seconds(60);
+  RevertOptions revert_options;
+  revert_options.timeout = std::chrono::seconds(60);
+  // One untimed round: the first apply creates the in-target registry (a remote mmap in a stop
+  // of its own) and warms the page cache for the module's ELF.
+  ApplyResult warm = ApplyBundle(target.pid(), bundle, apply_options);
+  RevertPatches(target.pid(), revert_options);
+
+  std::vector<double> pauses;
+  long stops = 0;
+  for (int i = 0; i < options.cycles; ++i) {
+    ApplyResult applied = ApplyBundle(target.pid(), bundle, apply_options);
+    pauses.push_back(static_cast<double>(applied.pause_us));
+    RevertResult reverted = RevertPatches(target.pid(), revert_options);
+    pauses.push_back(static_cast<double>(reverted.pause_us));
+    stops += applied.attempts + reverted.attempts;
+  }
+  point.median_us = Median(pauses);
+  point.p99_us = Percentile(pauses, 0.99);
+  point.attempts_mean = static_cast<double>(stops) / static_cast<double>(2 * options.cycles);
+  point.target_errors = TargetErrors(target);
+
+  std::string key = std::to_string(threads) + "_" + load;
+  notes["pause_extra"][key] = {
+      {"floor_boosted_us", point.floor_boosted_us},
+      {"stops_per_operation", point.attempts_mean},
+      {"placement", warm.placement},
+      {"frames_per_stop",
+       static_cast<double>(phases.frames) / static_cast<double>(options.breakdown_cycles)},
+      {"walker_pages_read_per_stop",
+       static_cast<double>(phases.pages_read) / static_cast<double>(options.breakdown_cycles)},
+      {"target_errors", point.target_errors}};
+  if (point.target_errors != 0)
+    throw Error(ErrorCode::kInternal, "bench_threads " + key + " counted " +
+                                          std::to_string(point.target_errors) +
+                                          " wrong results of bench_tick during the benchmark");
+  return point;
+}
+
+}  // namespace
+
+void RunPauseBenchmark(const PauseOptions& options, BenchResults& results) {
+  std::string target = test::TargetPath("bench_threads");
+  std::vector<uint8_t> bundle = BuildPatchBundle("bench_tick", target, "bench-tick");
+  for (int threads : options.thread_counts) {
+    for (const auto& load : options.loads) {
+      std::fprintf(stderr, "pause: %d threads, %s ...\n", threads, load.c_str());
+      results.pause.push_back(MeasurePoint(threads, load, bundle, options, results.notes));
+    }
+  }
+  results.notes["pause"] =
+      "median_us/p99_us: ApplyResult/RevertResult pause_us (each apply and each revert one sample, "
+      "after one "
+      "untimed warm-up round); floor_us: median of bare PTRACE_INTERRUPT all/wait all/PTRACE_CONT "
+      "all; "
+      "stop/unwind/write/resume: medians measured outside the engine with ProcessAttachment, "
+      "StackWalker and "
+      "RemoteMemory (the engine exposes only the total), the write phase being 4 read-back writes "
+      "of 5 bytes";
+}
+
+}  // namespace hotpatch::bench

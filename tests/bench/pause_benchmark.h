@@ -1,0 +1,21 @@
+// Scenario (a) of issue 6: the pause a one-function patch costs the target, for 1, 8, 64 and 256
+// threads under both loads, next to the floor measured on the same process in the same run.
+#pragma once
+
+#include <vector>
+
+#include "bench_results.h"
+
+namespace hotpatch::bench {
+
+struct PauseOptions {
+  std::vector<int> thread_counts{1, 8, 64, 256};
+  std::vector<std::string> loads{"busy", "idle"};
+  int cycles = 50;            // applies (and as many reverts) per point; floor cycles likewise
+  int breakdown_cycles = 20;  // stops timed phase by phase (flip_breakdown.h)
+};
+
+// Appends one PausePoint per (threads, load) to results.pause and its extras to results.notes.
+void RunPauseBenchmark(const PauseOptions& options, BenchResults& results);
+
+}  // namespace hotpatch::bench
