@@ -14,6 +14,37 @@ uint64_t Micros(std::chrono::nanoseconds ns) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(ns).count());
 }
 
+// libcare's idea, with single steps instead of return breakpoints: when every busy thread is
+// *executing* guarded code (innermost frame) with a reliable stack, let just those threads run,
+// one instruction at a time, until each has returned out of it — usually a handful of
+// instructions in a hot leaf function, which a stop of everything rarely finds all threads
+// outside of. The other threads never move, so their verdict stands.
+bool StepBusyThreadsOut(ProcessAttachment& process, StackWalker& walker,
+                        const std::vector<GuardedCode>& guarded, const SafetyVerdict& verdict) {
+  constexpr size_t kMaxSteps = 2000;
+  constexpr auto kTimePerThread = std::chrono::microseconds(2000);
+  for (const auto& busy : verdict.busy)
+    if (busy.unreliable || busy.never_returns || busy.stack.empty() ||
+        !FindGuardedCode(guarded, busy.stack.front()))
+      return false;
+  for (const auto& busy : verdict.busy) {
+    uint64_t start_sp = 0;
+    for (const auto& t : process.threads())
+      if (t.tid == busy.tid) start_sp = t.regs.rsp;
+    bool out = process.StepThreadUntil(busy.tid, kMaxSteps, kTimePerThread,
+                                       [&](const user_regs_struct& regs) {
+      // Cheap filter first: still in guarded code, or deeper than where it started (a call out
+      // of the guarded function, which will return into it).
+      if (FindGuardedCode(guarded, RemotePtr(regs.rip)) || regs.rsp < start_sp) return false;
+      walker.ForgetCachedMemory();  // the step wrote its stack
+      Stack stack = walker.Walk(busy.tid, regs);
+      return stack.reliable && !FindGuardedFrame(stack, guarded);
+    });
+    if (!out) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void RunWhenQuiescent(ProcessAttachment& process, StackWalker& walker,
@@ -28,7 +59,7 @@ void RunWhenQuiescent(ProcessAttachment& process, StackWalker& walker,
     process.StopAll();
     walker.ForgetCachedMemory();  // the target ran since the last stop
     SafetyVerdict verdict = CheckThreads(process, walker, guarded);
-    if (verdict.safe()) {
+    if (verdict.safe() || StepBusyThreadsOut(process, walker, guarded, verdict)) {
       in_stop();
       process.ResumeAll();
       stats.pause_us += Micros(process.last_pause());

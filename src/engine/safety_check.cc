@@ -5,15 +5,17 @@
 
 namespace hotpatch {
 
-namespace {
-
-const GuardedCode* FindGuarded(const std::vector<GuardedCode>& guarded, RemotePtr pc) {
+const GuardedCode* FindGuardedCode(const std::vector<GuardedCode>& guarded, RemotePtr pc) {
   for (const auto& g : guarded)
     if (g.range.contains(pc)) return &g;
   return nullptr;
 }
 
-}  // namespace
+const GuardedCode* FindGuardedFrame(const Stack& stack, const std::vector<GuardedCode>& guarded) {
+  for (const auto& frame : stack.frames)
+    if (const GuardedCode* hit = FindGuardedCode(guarded, frame.LookupPc())) return hit;
+  return nullptr;
+}
 
 std::string SafetyVerdict::Describe() const {
   std::string text;
@@ -44,11 +46,7 @@ SafetyVerdict CheckThreads(const ProcessAttachment& process, StackWalker& walker
     Stack stack = walker.Walk(thread.tid, thread.regs);
     BusyThread busy{thread.tid, thread.name, "", false, "", false, {}};
     for (const auto& frame : stack.frames) busy.stack.push_back(frame.pc);
-    const GuardedCode* hit = nullptr;
-    for (const auto& frame : stack.frames) {
-      hit = FindGuarded(guarded, frame.LookupPc());
-      if (hit) break;
-    }
+    const GuardedCode* hit = FindGuardedFrame(stack, guarded);
     if (hit) {
       busy.function = hit->function;
       busy.never_returns = hit->never_returns;

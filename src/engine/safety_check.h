@@ -14,6 +14,7 @@ namespace hotpatch {
 
 class ProcessAttachment;
 class StackWalker;
+struct Stack;
 
 // Code that no thread may be in: a function being replaced (with its .cold part), or patch code
 // being removed.
@@ -46,7 +47,13 @@ struct SafetyVerdict {
 // returns just past its end, into whatever function follows — checking pc itself would call the
 // next function busy forever. The pc of the innermost frame, and of a frame a signal
 // interrupted, is exact and checked as is.
+// The guarded code `pc` lies in, or null.
+const GuardedCode* FindGuardedCode(const std::vector<GuardedCode>& guarded, RemotePtr pc);
+
 SafetyVerdict CheckThreads(const ProcessAttachment& process, StackWalker& walker,
                            const std::vector<GuardedCode>& guarded);
+
+// The guarded code any frame of `stack` is in (return addresses as pc - 1), or null.
+const GuardedCode* FindGuardedFrame(const Stack& stack, const std::vector<GuardedCode>& guarded);
 
 }  // namespace hotpatch

@@ -397,6 +397,99 @@ void ProcessAttachment::SetRegisters(pid_t tid, const user_regs_struct& regs) {
   }
 }
 
+bool ProcessAttachment::StepThreadUntil(pid_t tid, size_t max_steps,
+                                        std::chrono::microseconds time_limit,
+                                        const std::function<bool(const user_regs_struct&)>& done) {
+  TracedThread& thread = StoppedThreadRecord(tid, "StepThreadUntil");
+  auto captured = std::find_if(stopped_threads_.begin(), stopped_threads_.end(),
+                               [tid](const StoppedThread& t) { return t.tid == tid; });
+  if (thread.group_stopped || captured == stopped_threads_.end()) return false;
+  // orig_rax >= 0: stopped inside a system call; leaving the stop would restart it.
+  if (static_cast<long long>(captured->regs.orig_rax) >= 0) return false;
+  auto deadline = Clock::now() + time_limit;
+  for (size_t step = 0; step < max_steps; ++step) {
+    if (int err = TryPtraceSingleStep(tid, 0)) {
+      if (err == ESRCH) return false;
+      throw PtraceError("PTRACE_SINGLESTEP", tid, err);
+    }
+    std::optional<ThreadStop> stop;
+    while (!(stop = PollThreadStop(tid))) {
+      if (Clock::now() >= deadline) {
+        // Blocked (a system call that waits for a thread we hold): take it back.
+        ThrowUnlessGone(TryPtraceInterrupt(tid), "PTRACE_INTERRUPT", tid);
+        stop = WaitForThreadStop(tid);
+        break;
+      }
+      std::this_thread::yield();
+    }
+    switch (stop->kind) {
+      case StopKind::kExited:
+      case StopKind::kGone:
+        threads_.erase(tid);
+        stopped_threads_.erase(captured);
+        return false;
+      case StopKind::kSignalDelivery: {
+        // The step's own trap (kernel SIGTRAP, si_code > 0) is a signal-delivery-stop too;
+        // resuming with signal 0 drops it. Any other signal is the target's: hold it.
+        thread.stop_kind = StopKind::kSignalDelivery;
+        siginfo_t info = PtraceGetSignalInfo(tid);
+        if (!(info.si_signo == SIGTRAP && info.si_code > 0)) thread.held_signals.push_back(info);
+        break;
+      }
+      case StopKind::kGroupStop:
+        thread.group_stopped = true;
+        thread.stop_kind = stop->kind;
+        captured->regs = PtraceGetRegisters(tid);
+        return false;
+      case StopKind::kInterrupt:
+      case StopKind::kClone:
+      case StopKind::kOtherEvent:
+        // kClone/kOtherEvent: the thread is inside a system call (it stepped into clone or exec);
+        // stop stepping, the caller retries later with everything running.
+        thread.stop_kind = stop->kind;
+        captured->regs = PtraceGetRegisters(tid);
+        if (stop->kind == StopKind::kClone) {
+          auto new_tid = static_cast<pid_t>(PtraceGetEventMessage(tid));
+          if (new_tid > 0) threads_[new_tid].tid = new_tid;
+          // Let the event finish so the thread ends at a user-mode boundary, then re-stop all.
+          return false;
+        }
+        return false;
+    }
+    captured->regs = PtraceGetRegisters(tid);
+    bool finished = done(captured->regs);
+    if (finished || Clock::now() >= deadline || step + 1 == max_steps) {
+      ParkInJobControlStop(thread);
+      return finished;
+    }
+  }
+  return false;
+}
+
+void ProcessAttachment::ParkInJobControlStop(TracedThread& thread) {
+  pid_t tid = thread.tid;
+  if (int err = TryPtraceInterrupt(tid)) throw PtraceError("PTRACE_INTERRUPT", tid, err);
+  if (int err = TryPtraceContinue(tid, 0)) throw PtraceError("PTRACE_CONT", tid, err);
+  ThreadStop stop = WaitForThreadStop(tid);
+  switch (stop.kind) {
+    case StopKind::kInterrupt:
+    case StopKind::kGroupStop:
+      thread.stop_kind = stop.kind;
+      thread.group_stopped = stop.kind == StopKind::kGroupStop;
+      break;
+    case StopKind::kSignalDelivery:
+      // A signal queued before the interrupt could trap: hold it; if we die now the kernel
+      // delivers it, which is what it was for.
+      thread.held_signals.push_back(PtraceGetSignalInfo(tid));
+      thread.stop_kind = stop.kind;
+      break;
+    default:
+      threads_.erase(tid);
+      std::erase_if(stopped_threads_, [tid](const StoppedThread& t) { return t.tid == tid; });
+      break;
+  }
+}
+
 void ProcessAttachment::DetachAll() noexcept {
   for (auto& [tid, thread] : threads_) {
     int signal = 0;

@@ -15,6 +15,7 @@
 #include <sys/user.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,6 +71,15 @@ class ProcessAttachment {
   const std::vector<StoppedThread>& threads() const;
   // Writes the registers of a stopped thread (and the copy threads() returns).
   void SetRegisters(pid_t tid, const user_regs_struct& regs);
+
+  // Lets one stopped thread run single instructions while every other thread stays stopped,
+  // until `done` accepts its registers (returns true), or `max_steps` or `time_limit` run out.
+  // The thread is stopped afterwards either way and threads() shows its new registers. Signals
+  // that arrive meanwhile are held and given back at resume, like any others. Refuses (returns
+  // false without stepping) a group-stopped thread, and one stopped inside a system call: a step
+  // would restart the call, which may block (if a step does block, the time limit interrupts it).
+  bool StepThreadUntil(pid_t tid, size_t max_steps, std::chrono::microseconds time_limit,
+                       const std::function<bool(const user_regs_struct&)>& done);
   // Opened through the leader, or through another thread if the leader is a zombie (then
   // memory().pid() is that thread's tid).
   RemoteMemory& memory() { return *memory_; }
@@ -116,6 +126,13 @@ class ProcessAttachment {
   // signal-delivery-stop, the others queued again. Returns the signal to pass to CONT/DETACH.
   int SignalToInject(TracedThread& thread);
   void DetachAll() noexcept;
+  // Moves a thread out of the SIGTRAP signal-delivery-stop a single step leaves it in, back into
+  // a jobctl stop: PTRACE_INTERRUPT, then PTRACE_CONT with signal 0 drops the trap and the thread
+  // traps again before it dequeues any signal (get_signal checks jobctl traps first). Needed
+  // because if we die, the kernel detaches the thread and delivers the signal of the stop it is
+  // in: a leftover SIGTRAP would kill the target. Returns the new stop's kind; forgets a thread
+  // that died.
+  void ParkInJobControlStop(TracedThread& thread);
   TracedThread& StoppedThreadRecord(pid_t tid, const char* operation);
 
   pid_t pid_ = 0;

@@ -121,23 +121,7 @@ void RemoteSyscall::RestoreStopKind() {
   if (saved_stop_kind_ == StopKind::kSignalDelivery || thread.stop_kind == saved_stop_kind_) {
     return;
   }
-  if (int err = TryPtraceInterrupt(tid_)) throw PtraceError("PTRACE_INTERRUPT", tid_, err);
-  if (int err = TryPtraceContinue(tid_, 0)) throw PtraceError("PTRACE_CONT", tid_, err);
-  ThreadStop stop = WaitForThreadStop(tid_);
-  switch (stop.kind) {
-    case StopKind::kInterrupt:
-    case StopKind::kGroupStop:
-      thread.stop_kind = stop.kind;
-      thread.group_stopped = stop.kind == StopKind::kGroupStop;
-      break;
-    case StopKind::kSignalDelivery:
-      thread.held_signals.push_back(PtraceGetSignalInfo(tid_));
-      thread.stop_kind = stop.kind;
-      break;
-    default:
-      attachment_.threads_.erase(tid_);
-      break;
-  }
+  attachment_.ParkInJobControlStop(thread);
 }
 
 }  // namespace hotpatch
