@@ -27,7 +27,8 @@ struct PausePoint {
   double resume_us = 0;
   // Beyond the keys, reported in notes: the boosted floor, the mean number of stops per
   // apply or revert, and the errors the target counted (must be 0).
-  double floor_boosted_us = 0;
+  double floor_boosted_us = 0;       // not-yet-stopped threads at SCHED_FIFO 1
+  double floor_both_boosted_us = 0;  // and the tracer at SCHED_FIFO 2
   double attempts_mean = 0;
   long target_errors = 0;
 };

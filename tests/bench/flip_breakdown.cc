@@ -22,8 +22,9 @@ constexpr int kFlipWrites = 4;
 
 }  // namespace
 
-FlipPhases MeasureFlipPhases(pid_t pid, RemotePtr entry, int cycles) {
+FlipPhases MeasureFlipPhases(pid_t pid, RemotePtr entry, int cycles, bool boost_while_stopping) {
   ProcessAttachment process = ProcessAttachment::Seize(pid);
+  process.set_boost_while_stopping(boost_while_stopping);
   StackWalker walker(pid, process.memory());
   std::vector<uint8_t> entry_bytes = process.memory().Read(entry, 5);
   FlipPhases phases;

@@ -27,6 +27,9 @@ struct FlipPhases {
   uint64_t pages_read = 0;        // by the walker's cache, over all cycles
 };
 
-FlipPhases MeasureFlipPhases(pid_t pid, RemotePtr entry, int cycles);
+// With `boost_while_stopping`, StopAll uses ProcessAttachment's SCHED_FIFO boost of the threads not
+// yet stopped (src/process/scheduling_boost.h), which the engine does not turn on yet.
+FlipPhases MeasureFlipPhases(pid_t pid, RemotePtr entry, int cycles,
+                             bool boost_while_stopping = false);
 
 }  // namespace hotpatch::bench

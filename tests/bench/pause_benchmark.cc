@@ -41,14 +41,26 @@ PausePoint MeasurePoint(int threads, const std::string& load, const std::vector<
   point.load = load;
 
   // Floors first, while no engine has touched the target.
-  point.floor_us = Median(MeasureStopFloor(target.pid(), {options.cycles, false}));
-  point.floor_boosted_us = Median(MeasureStopFloor(target.pid(), {options.cycles, true}));
+  auto pauses_of = [](const std::vector<FloorCycle>& cycles) {
+    std::vector<double> pauses;
+    for (const auto& c : cycles) pauses.push_back(c.pause_us);
+    return pauses;
+  };
+  auto bare = MeasureStopFloor(target.pid(), {options.cycles, false, false});
+  point.floor_us = Median(pauses_of(bare));
+  std::vector<double> bare_stops;
+  for (const auto& c : bare) bare_stops.push_back(c.stop_us);
+  point.floor_boosted_us =
+      Median(pauses_of(MeasureStopFloor(target.pid(), {options.cycles, true, false})));
+  point.floor_both_boosted_us =
+      Median(pauses_of(MeasureStopFloor(target.pid(), {options.cycles, true, true})));
 
   FlipPhases phases = MeasureFlipPhases(target.pid(), tick, options.breakdown_cycles);
   point.stop_us = Median(phases.stop_us);
   point.unwind_us = Median(phases.unwind_us);
   point.write_us = Median(phases.write_us);
   point.resume_us = Median(phases.resume_us);
+  FlipPhases boosted_phases = MeasureFlipPhases(target.pid(), tick, options.breakdown_cycles, true);
 
   ApplyOptions apply_options;
   apply_options.timeout = std::chrono::seconds(60);

@@ -23,13 +23,13 @@ int SetAttributes(pid_t tid, const SchedAttributes& attributes) {
 
 }  // namespace
 
-bool SchedulingBoost::Boost(pid_t tid) {
+bool SchedulingBoost::Boost(pid_t tid, int priority) {
   SavedAttributes saved{tid, {}};
   if (GetAttributes(tid, saved.attributes) != 0) return false;
   SchedAttributes fifo{};
   fifo.size = sizeof fifo;
   fifo.sched_policy = SCHED_FIFO;
-  fifo.sched_priority = 1;
+  fifo.sched_priority = static_cast<uint32_t>(priority);
   if (SetAttributes(tid, fifo) != 0) return false;
   saved_.push_back(saved);
   return true;

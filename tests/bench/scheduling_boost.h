@@ -41,9 +41,9 @@ class SchedulingBoost {
   SchedulingBoost(const SchedulingBoost&) = delete;
   SchedulingBoost& operator=(const SchedulingBoost&) = delete;
 
-  // Saves `tid`'s attributes and makes it SCHED_FIFO 1. False if the thread is gone (ESRCH) or
-  // the kernel refuses (no CAP_SYS_NICE): the stop then just takes longer.
-  bool Boost(pid_t tid);
+  // Saves `tid`'s attributes and makes it SCHED_FIFO `priority`. False if the thread is gone
+  // (ESRCH) or the kernel refuses (no CAP_SYS_NICE): the stop then just takes longer.
+  bool Boost(pid_t tid, int priority);
   // Gives every boosted thread its saved attributes back. Never throws.
   void Restore() noexcept;
 

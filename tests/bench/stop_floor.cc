@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -68,10 +69,12 @@ void WaitStopped(pid_t tid) {
 
 }  // namespace
 
-std::vector<double> MeasureStopFloor(pid_t pid, const FloorOptions& options) {
+std::vector<FloorCycle> MeasureStopFloor(pid_t pid, const FloorOptions& options) {
   BareSeizure seized(pid);
+  SchedulingBoost tracer_boost;
+  if (options.boost_tracer) tracer_boost.Boost(static_cast<pid_t>(gettid()), 2);
   const auto& tids = seized.tids();
-  std::vector<double> pauses;
+  std::vector<FloorCycle> cycles;
   std::vector<bool> stopped(tids.size());
   for (int cycle = 0; cycle < options.cycles; ++cycle) {
     auto begin = Clock::now();
@@ -84,22 +87,24 @@ std::vector<double> MeasureStopFloor(pid_t pid, const FloorOptions& options) {
         if (waitpid(tids[i], &status, __WALL | WNOHANG) == tids[i]) {
           stopped[i] = true;
         } else {
-          boost.Boost(tids[i]);
+          boost.Boost(tids[i], 1);
         }
       }
     }
     for (size_t i = 0; i < tids.size(); ++i)
       if (!stopped[i]) WaitStopped(tids[i]);
+    auto stopped_at = Clock::now();
     boost.Restore();
     // No signal reaches these targets during the measurement: every stop is the interrupt's
     // PTRACE_EVENT_STOP, and PTRACE_CONT with signal 0 loses nothing.
     for (pid_t tid : tids) ptrace(PTRACE_CONT, tid, nullptr, 0);
-    pauses.push_back(std::chrono::duration<double, std::micro>(Clock::now() - begin).count());
+    cycles.push_back({std::chrono::duration<double, std::micro>(stopped_at - begin).count(),
+                      std::chrono::duration<double, std::micro>(Clock::now() - begin).count()});
     // Let every thread run a little before the next cycle, as between two applies.
     struct timespec pause = {0, 2'000'000};
     nanosleep(&pause, nullptr);
   }
-  return pauses;
+  return cycles;
 }
 
 }  // namespace hotpatch::bench

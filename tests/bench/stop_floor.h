@@ -14,11 +14,20 @@ struct FloorOptions {
   int cycles = 50;
   // Raise threads a WNOHANG wait does not find stopped to SCHED_FIFO 1 (scheduling_boost.h).
   bool boost_unstopped = false;
+  // Run the tracer thread itself at SCHED_FIFO 2 for the whole cycle: otherwise each busy thread
+  // that PTRACE_CONT makes runnable may preempt the tracer (wake-up preemption), and resuming 8
+  // busy threads on 2 loaded cores takes milliseconds.
+  bool boost_tracer = false;
 };
 
-// Pause of each cycle in microseconds, first PTRACE_INTERRUPT to last PTRACE_CONT. The target's
+struct FloorCycle {
+  double stop_us = 0;   // first PTRACE_INTERRUPT -> every thread stopped
+  double pause_us = 0;  // first PTRACE_INTERRUPT -> last PTRACE_CONT
+};
+
+// One entry per cycle, in microseconds. The target's
 // threads must all exist already (clones are not followed); it must have no other tracer, and is
 // left running and detached.
-std::vector<double> MeasureStopFloor(pid_t pid, const FloorOptions& options);
+std::vector<FloorCycle> MeasureStopFloor(pid_t pid, const FloorOptions& options);
 
 }  // namespace hotpatch::bench
