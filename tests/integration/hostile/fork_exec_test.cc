@@ -1,0 +1,64 @@
+// A target that keeps creating processes (fork, posix_spawn, and a clone whose exit signal is not
+// SIGCHLD, which PTRACE_O_TRACECLONE attaches to us) that exec while we apply and revert: none of
+// them may be left traced by us or stopped, and the target's threads all run on.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "base/error.h"
+#include "engine/engine.h"
+#include "hostile_fixture.h"
+
+using namespace hotpatch;
+using namespace hotpatch::test;
+
+namespace {
+
+// Children of `parent` (PPid in their status) that are traced or stopped, described.
+std::string ChildrenTracedOrStopped(pid_t parent) {
+  std::string found;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status(entry.path() / "status");
+    std::string line;
+    pid_t ppid = 0;
+    while (std::getline(status, line))
+      if (line.rfind("PPid:", 0) == 0) ppid = std::stoi(line.substr(5));
+    if (ppid == parent) found += TracedOrStoppedThreads(std::stoi(name));
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "children forked, spawned and cloned during apply and revert are not left traced or stopped") {
+  std::string path = TargetPath("hostile_forker");
+  TargetProcess target(path);
+  target.WaitForLine("ready");
+  auto bundle = BuildPatchBundle("version2", path, "version2");
+  auto code_before = SnapshotExecutableCode(target.pid());
+  long spawned_before = ReadStats(target)["spawned"];
+  for (int cycle = 0; cycle < 5; ++cycle) {
+    INFO("cycle " << cycle);
+    ApplyBundle(target.pid(), bundle, {});
+    CHECK(ProcessesTracedBy(getpid()).empty());
+    CHECK(ChildrenTracedOrStopped(target.pid()).empty());
+    CHECK(TracedOrStoppedThreads(target.pid()).empty());
+    WaitForVersion(target, 2);
+    RevertPatches(target.pid(), {});
+    CHECK(ProcessesTracedBy(getpid()).empty());
+    CHECK(ChildrenTracedOrStopped(target.pid()).empty());
+    CHECK(TracedOrStoppedThreads(target.pid()).empty());
+    WaitForVersion(target, 1);
+  }
+  auto stats = ReadStats(target);
+  CHECK(stats["spawned"] > spawned_before);  // processes really were being created meanwhile
+  CHECK(stats["failed"] == 0);
+  CHECK(stats["errors"] == 0);
+  CHECK(SnapshotExecutableCode(target.pid()) == code_before);
+}

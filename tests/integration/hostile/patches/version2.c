@@ -1,0 +1,2 @@
+/* Replaces version() (now 2). */
+int version(void) { return 2; }

@@ -1,0 +1,95 @@
+// A target with a thread the kernel will not stop: it sleeps in vfork() (TASK_KILLABLE) until its
+// child execs or exits, and takes our PTRACE_INTERRUPT only on its way back to user mode. An engine
+// that waits for every thread without a bound hangs on it forever (and so would a daemon's worker).
+// The engine must give up at its deadline with an error that names the thread, and leave the
+// target as it was. The engine runs in a child process here, so that a hang fails the test instead
+// of hanging the suite.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "base/error.h"
+#include "engine/engine.h"
+#include "hostile_fixture.h"
+
+using namespace hotpatch;
+using namespace hotpatch::test;
+
+namespace {
+
+// Outcome of one ApplyBundle run in a child process: "applied" or "error CODE MESSAGE".
+struct ChildOutcome {
+  bool finished = false;
+  std::string text;
+};
+
+ChildOutcome ApplyInChildProcess(pid_t pid, const std::vector<uint8_t>& bundle,
+                                 std::chrono::milliseconds engine_timeout,
+                                 std::chrono::milliseconds give_up_after) {
+  int result_pipe[2];
+  REQUIRE(pipe(result_pipe) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    close(result_pipe[0]);
+    std::string text;
+    try {
+      ApplyOptions options;
+      options.timeout = engine_timeout;
+      ApplyBundle(pid, bundle, options);
+      text = "applied";
+    } catch (const Error& e) {
+      text = "error " + std::to_string(static_cast<int>(e.code())) + " " + e.what();
+    } catch (const std::exception& e) {
+      text = std::string("exception ") + e.what();
+    }
+    (void)!write(result_pipe[1], text.data(), text.size());
+    _exit(0);
+  }
+  close(result_pipe[1]);
+  ChildProcessGuard engine(child);
+  ChildOutcome outcome;
+  int status = 0;
+  outcome.finished = engine.TryWaitForExit(give_up_after, &status);
+  if (outcome.finished) {
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(result_pipe[0], chunk, sizeof chunk)) > 0) outcome.text.append(chunk, n);
+  }
+  close(result_pipe[0]);
+  return outcome;  // the guard kills an engine that is still stuck; the kernel then detaches it
+}
+
+}  // namespace
+
+// KNOWN ENGINE BUG (docs/hardening.md): ProcessAttachment::StopAll waits for every thread without
+// a bound, so the engine hangs on the vforked thread. Tagged [!shouldfail] so the suite stays green
+// while it is open; once the engine gives up at its deadline this test fails, and the tag must go.
+TEST_CASE(
+    "a thread blocked in vfork: the apply gives up at its deadline naming it, nothing changed",
+    "[!shouldfail]") {
+  std::string path = TargetPath("hostile_vfork");
+  TargetProcess target(path);
+  std::string ready = target.WaitForLine("ready");
+  std::string vforker = ready.substr(ready.find("vforker=") + 8);
+  auto code_before = SnapshotExecutableCode(target.pid());
+  auto bundle = BuildPatchBundle("version2", path, "version2");
+
+  auto outcome =
+      ApplyInChildProcess(target.pid(), bundle, std::chrono::seconds(2), std::chrono::seconds(15));
+  INFO("engine outcome: " << outcome.text);
+  CHECK(outcome.finished);  // false: the engine waited unboundedly for the vforked thread
+  if (outcome.finished) {
+    std::string busy = "error " + std::to_string(static_cast<int>(ErrorCode::kBusy)) + " ";
+    CHECK(outcome.text.rfind(busy, 0) == 0);
+    CHECK(outcome.text.find("tid " + vforker) != std::string::npos);
+  }
+  // Whatever happened, nothing of it remains.
+  CHECK(TracedOrStoppedThreads(target.pid()).empty());
+  CHECK(SnapshotExecutableCode(target.pid()) == code_before);
+  WaitForVersion(target, 1);
+  CHECK(ReadStats(target)["errors"] == 0);
+}
