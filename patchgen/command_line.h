@@ -26,10 +26,12 @@ struct ParsedArguments {
   std::vector<std::string> All(const std::string& name) const;
 };
 
-// Parses args; `with_value` lists the options that take a value, `flags` those that do not.
+// Parses args; `with_value` lists the options that take a value, `flags` those that do not, and
+// `with_values` those that take every following word up to the next option ("--orig a.o b.o").
 // Unknown options and missing values are UsageErrors.
 ParsedArguments ParseArguments(const std::vector<std::string>& args,
                                const std::set<std::string>& with_value,
-                               const std::set<std::string>& flags = {});
+                               const std::set<std::string>& flags = {},
+                               const std::set<std::string>& with_values = {});
 
 }  // namespace hotpatch::patchgen

@@ -6,9 +6,18 @@
 #include <string>
 #include <vector>
 
+#include "bundle/bundle.h"
+
 namespace hotpatch::patchgen {
 
 int PackCommand(const std::vector<std::string>& args);
+int DiffCommand(const std::vector<std::string>& args);
+int BuildCommand(const std::vector<std::string>& args);
+int KeygenCommand(const std::vector<std::string>& args);
+int SignCommand(const std::vector<std::string>& args);
+
+// "auto", "reserved", "dead" or "mapping"; a UsageError otherwise.
+bundle::Placement ParsePlacement(const std::string& text);
 
 // Writes `bytes` to `path` atomically (temporary file + rename).
 void WriteBundleFile(const std::string& path, const std::vector<uint8_t>& bytes);

@@ -3,21 +3,31 @@
 #include <map>
 
 #include "base/error.h"
-#include "commands.h"
 #include "command_line.h"
+#include "commands.h"
 
 namespace {
 
 constexpr char kUsage[] =
-    "usage: hotpatch-gen pack  --target BIN --object PATCH.o -o OUT.hpb [--id NAME]\n"
-    "                          [--description TEXT] [--placement auto|reserved|dead|mapping]\n";
+    "usage: hotpatch-gen diff   --target BIN --orig OBJ|DIR... --patched OBJ|DIR... -o OUT.hpb\n"
+    "                           [--id NAME] [--description TEXT] [--debug-file FILE]\n"
+    "                           [--placement auto|reserved|dead|mapping]\n"
+    "       hotpatch-gen build  --target BIN --source DIR --patch FIX.diff [--build CMD] -o "
+    "OUT.hpb\n"
+    "                           [--id NAME] [--description TEXT] [--debug-file FILE] "
+    "[--keep-temp]\n"
+    "       hotpatch-gen pack   --target BIN --object PATCH.o -o OUT.hpb [--id NAME]\n"
+    "                           [--description TEXT] [--placement auto|reserved|dead|mapping]\n"
+    "       hotpatch-gen keygen -o KEYBASE          (writes KEYBASE.key and KEYBASE.pub)\n"
+    "       hotpatch-gen sign   --key KEYBASE.key BUNDLE [-o OUT]\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace hotpatch::patchgen;
   std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
-      {"pack", PackCommand},
+      {"diff", DiffCommand},     {"build", BuildCommand}, {"pack", PackCommand},
+      {"keygen", KeygenCommand}, {"sign", SignCommand},
   };
   if (argc < 2 || !commands.count(argv[1])) {
     std::cerr << kUsage;

@@ -9,12 +9,10 @@
 
 #include "base/error.h"
 #include "bundle/from_object.h"
-#include "commands.h"
 #include "command_line.h"
+#include "commands.h"
 
 namespace hotpatch::patchgen {
-
-namespace {
 
 bundle::Placement ParsePlacement(const std::string& text) {
   if (text == "auto") return bundle::Placement::kAuto;
@@ -24,28 +22,30 @@ bundle::Placement ParsePlacement(const std::string& text) {
   throw UsageError("--placement must be auto, reserved, dead or mapping, not '" + text + "'");
 }
 
-}  // namespace
-
 void WriteBundleFile(const std::string& path, const std::vector<uint8_t>& bytes) {
   // Write beside the destination and rename: a reader never sees half a bundle.
   std::string temporary = path + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     if (!out) throw Error(ErrorCode::kInternal, "cannot write " + temporary);
   }
   std::filesystem::rename(temporary, path);
 }
 
 int PackCommand(const std::vector<std::string>& args) {
-  auto parsed = ParseArguments(args, {"--target", "--object", "-o", "--id", "--description", "--placement"});
-  if (!parsed.positional.empty()) throw UsageError("unexpected argument " + parsed.positional.front());
+  auto parsed =
+      ParseArguments(args, {"--target", "--object", "-o", "--id", "--description", "--placement"});
+  if (!parsed.positional.empty())
+    throw UsageError("unexpected argument " + parsed.positional.front());
   const std::string& target_path = parsed.Required("--target");
   const std::string& object_path = parsed.Required("--object");
   const std::string& output = parsed.Required("-o");
 
   bundle::FromObjectOptions options;
-  options.patch_id = parsed.Optional("--id").value_or(std::filesystem::path(output).stem().string());
+  options.patch_id =
+      parsed.Optional("--id").value_or(std::filesystem::path(output).stem().string());
   options.description = parsed.Optional("--description").value_or("");
   options.preferred_placement = ParsePlacement(parsed.Optional("--placement").value_or("auto"));
   options.created_unix = static_cast<uint64_t>(std::time(nullptr));

@@ -1,0 +1,156 @@
+// RefuseUnsafeChanges: what a running process cannot take.
+// - Existing data with a changed initial value: the process initialised it long ago and has
+//   been changing it since; a patch cannot tell which value to keep. (Make the fix set the value
+//   in code instead.)
+// - A new thread-local: TLS blocks of running threads cannot grow.
+// - A changed layout (size, member offsets) of a struct, union or class the changed functions
+//   use: the process holds instances laid out the old way, which the new code would misread.
+#include <elf.h>
+
+#include "base/error.h"
+#include "base/hex.h"
+#include "diff_passes.h"
+#include "reference_targets.h"
+#include "relocation_fields.h"
+
+namespace hotpatch::patchgen {
+namespace {
+
+struct DataImage {
+  uint32_t section_type = 0;
+  uint64_t size = 0;
+  std::vector<uint8_t> masked_bytes;
+  std::vector<std::string> references;
+};
+
+DataImage ImageOf(const ObjectFile& object, const elf::Symbol& symbol) {
+  const elf::Section& section = object.elf.sections()[symbol.section_index];
+  DataImage image;
+  image.section_type = section.type;
+  image.size = symbol.size;
+  if (section.type == SHT_NOBITS) return image;
+  std::vector<elf::Relocation> relocations;
+  for (const elf::Relocation& relocation : SectionRelocations(object.elf, section.index)) {
+    if (relocation.offset < symbol.value || relocation.offset >= symbol.value + symbol.size)
+      continue;
+    relocations.push_back(relocation);
+    image.references.push_back(std::to_string(relocation.offset - symbol.value) + ": " +
+                               DescribeReference(object, relocation));
+  }
+  const auto bytes = object.elf.SectionData(section);
+  if (symbol.value + symbol.size <= bytes.size()) {
+    image.masked_bytes =
+        MaskRelocatedBytes(bytes.subspan(symbol.value, symbol.size), relocations, symbol.value);
+  }
+  return image;
+}
+
+void RefuseChangedData(const ObjectPair& pair) {
+  if (pair.orig == nullptr) return;
+  for (const auto& [key, entity] : pair.patched->entities) {
+    if (entity.is_function) continue;
+    const auto original = pair.orig->entities.find(key);
+    if (original == pair.orig->entities.end() || original->second.is_function) continue;
+    // Changed constants travel as new copies (reference_targets.h, IsConstantData).
+    if (IsConstantData(pair.patched->elf.sections()[entity.symbol->section_index])) continue;
+    const DataImage before = ImageOf(*pair.orig, *original->second.symbol);
+    const DataImage after = ImageOf(*pair.patched, *entity.symbol);
+    std::string what;
+    if (before.size != after.size) {
+      what = "changed size (" + std::to_string(before.size) + " -> " + std::to_string(after.size) +
+             " bytes)";
+    } else if (before.section_type != after.section_type ||
+               before.masked_bytes != after.masked_bytes || before.references != after.references) {
+      what = "changed initial value";
+    }
+    if (what.empty()) continue;
+    throw Error(ErrorCode::kUnsupported,
+                pair.patched->path + ": existing data '" + entity.symbol->name + "' has a " + what +
+                    ": the running process initialised it long ago, a patch cannot change that "
+                    "(set the new value from code instead)");
+  }
+}
+
+void RefuseNewThreadLocals(const DiffSession& session) {
+  for (const auto& [object, section_index] : session.carried_sections) {
+    const elf::Section& section = object->elf.sections()[section_index];
+    if ((section.flags & SHF_TLS) == 0) continue;
+    const auto owner = object->section_owner.find(section_index);
+    const std::string name =
+        owner == object->section_owner.end() ? section.name : owner->second.second->name;
+    throw Error(ErrorCode::kUnsupported, object->path + ": new thread-local '" + name +
+                                             "': the TLS blocks of running threads cannot grow");
+  }
+}
+
+std::string DescribeLayoutChange(const elf::DwarfTypeLayout& before,
+                                 const elf::DwarfTypeLayout& after) {
+  if (before.byte_size != after.byte_size) {
+    return "size " + std::to_string(before.byte_size) + " -> " + std::to_string(after.byte_size) +
+           " bytes";
+  }
+  for (size_t i = 0; i < std::max(before.members.size(), after.members.size()); ++i) {
+    if (i >= before.members.size()) return "new member " + after.members[i].name;
+    if (i >= after.members.size()) return "member " + before.members[i].name + " removed";
+    const auto& a = before.members[i];
+    const auto& b = after.members[i];
+    if (a.name != b.name) return "member " + a.name + " became " + b.name;
+    if (a.offset != b.offset) {
+      return "member " + a.name + " moved from offset " + std::to_string(a.offset) + " to " +
+             std::to_string(b.offset);
+    }
+    if (a.byte_size != b.byte_size) {
+      return "member " + a.name + " size " + std::to_string(a.byte_size) + " -> " +
+             std::to_string(b.byte_size);
+    }
+  }
+  return "layout";
+}
+
+const elf::DwarfFunction* FindDwarfFunction(const elf::DwarfSummary& summary,
+                                            const std::string& symbol_name) {
+  auto found = summary.functions.find(symbol_name);
+  if (found == summary.functions.end()) {
+    // An IPA clone (foo.constprop.0) is described by its source function's DIE.
+    found = summary.functions.find(symbol_name.substr(0, symbol_name.find('.')));
+  }
+  return found == summary.functions.end() ? nullptr : &found->second;
+}
+
+void RefuseChangedLayouts(DiffSession& session) {
+  for (const KeptFunction& function : session.kept) {
+    ObjectPair& pair = *function.pair;
+    if (pair.orig == nullptr) continue;
+    if (!pair.orig_dwarf) pair.orig_dwarf = elf::ReadDwarfSummary(pair.orig->path);
+    if (!pair.patched_dwarf) pair.patched_dwarf = elf::ReadDwarfSummary(pair.patched->path);
+    const std::string& name = pair.patched->entities.at(function.key).symbol->name;
+    if (!pair.orig_dwarf->has_debug_info || !pair.patched_dwarf->has_debug_info) {
+      session.notes.push_back(name + ": no DWARF (-g) in the objects: type layouts not checked");
+      continue;
+    }
+    const auto* after = FindDwarfFunction(*pair.patched_dwarf, name);
+    if (after == nullptr) continue;
+    for (const std::string& type : after->used_types) {
+      // Any function of the original unit that reached the type recorded its old layout.
+      const auto old_found = pair.orig_dwarf->types.find(type);
+      if (old_found == pair.orig_dwarf->types.end()) continue;  // a type the fix introduces
+      const auto& old_layout = old_found->second;
+      const auto& new_layout = pair.patched_dwarf->types.at(type);
+      if (old_layout == new_layout) continue;
+      throw Error(ErrorCode::kUnsupported,
+                  pair.patched->path + ": " + type + ", used by " + name + ", changed layout (" +
+                      DescribeLayoutChange(old_layout, new_layout) +
+                      "): the running process holds instances laid out the old way");
+    }
+  }
+}
+
+}  // namespace
+
+void RefuseUnsafeChanges(DiffSession& session) {
+  for (const ObjectPair& pair : session.pairs) RefuseChangedData(pair);
+  RefuseNewThreadLocals(session);
+  RefuseChangedLayouts(session);
+}
+
+}  // namespace hotpatch::patchgen

@@ -1,0 +1,287 @@
+#include "elf/dwarf_types.h"
+
+#include <dwarf.h>
+#include <fcntl.h>
+#include <libdwarf.h>
+
+#include <optional>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace hotpatch::elf {
+namespace {
+
+// Owns a Dwarf_Debug. Individual DIEs and attributes are not freed one by one: dwarf_finish
+// releases everything libdwarf allocated for this handle, and a summary of one object is small.
+class DwarfHandle {
+ public:
+  DwarfHandle(int fd, const std::string& path) : path_(path) {
+    Dwarf_Error error = nullptr;
+    status_ = dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, nullptr, nullptr, &dbg_, &error);
+    if (status_ == DW_DLV_ERROR) {
+      std::string message = dwarf_errmsg(error);
+      throw Error(ErrorCode::kBadRequest, path + ": cannot read DWARF: " + message);
+    }
+  }
+  ~DwarfHandle() {
+    if (status_ == DW_DLV_OK) dwarf_finish(dbg_, nullptr);
+  }
+  DwarfHandle(const DwarfHandle&) = delete;
+  DwarfHandle& operator=(const DwarfHandle&) = delete;
+
+  bool has_debug_info() const { return status_ == DW_DLV_OK; }
+  Dwarf_Debug get() const { return dbg_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  Dwarf_Debug dbg_ = nullptr;
+  int status_ = DW_DLV_NO_ENTRY;
+};
+
+class SummaryReader {
+ public:
+  explicit SummaryReader(const DwarfHandle& dwarf) : dwarf_(dwarf), dbg_(dwarf.get()) {}
+
+  DwarfSummary Read() {
+    summary_.has_debug_info = true;
+    for (;;) {
+      Dwarf_Unsigned next_cu = 0;
+      Dwarf_Half cu_type = 0;
+      Dwarf_Error error = nullptr;
+      const int status =
+          dwarf_next_cu_header_d(dbg_, true, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                 nullptr, nullptr, &next_cu, &cu_type, &error);
+      if (status == DW_DLV_NO_ENTRY) break;
+      Check(status, error, "compile unit header");
+      Dwarf_Die cu = nullptr;
+      if (dwarf_siblingof_b(dbg_, nullptr, true, &cu, &error) != DW_DLV_OK) continue;
+      WalkChildren(cu);
+    }
+    return std::move(summary_);
+  }
+
+ private:
+  void Check(int status, Dwarf_Error error, const std::string& what) const {
+    if (status == DW_DLV_ERROR) {
+      throw Error(ErrorCode::kBadRequest,
+                  dwarf_.path() + ": DWARF " + what + ": " + dwarf_errmsg(error));
+    }
+  }
+
+  Dwarf_Half Tag(Dwarf_Die die) const {
+    Dwarf_Half tag = 0;
+    Dwarf_Error error = nullptr;
+    Check(dwarf_tag(die, &tag, &error), error, "tag");
+    return tag;
+  }
+
+  Dwarf_Off Offset(Dwarf_Die die) const {
+    Dwarf_Off offset = 0;
+    Dwarf_Error error = nullptr;
+    Check(dwarf_dieoffset(die, &offset, &error), error, "DIE offset");
+    return offset;
+  }
+
+  std::optional<Dwarf_Attribute> Attribute(Dwarf_Die die, Dwarf_Half name) const {
+    Dwarf_Attribute attribute = nullptr;
+    Dwarf_Error error = nullptr;
+    const int status = dwarf_attr(die, name, &attribute, &error);
+    Check(status, error, "attribute");
+    if (status != DW_DLV_OK) return std::nullopt;
+    return attribute;
+  }
+
+  std::optional<std::string> StringAttribute(Dwarf_Die die, Dwarf_Half name) const {
+    const auto attribute = Attribute(die, name);
+    if (!attribute) return std::nullopt;
+    char* text = nullptr;
+    Dwarf_Error error = nullptr;
+    if (dwarf_formstring(*attribute, &text, &error) != DW_DLV_OK) return std::nullopt;
+    return std::string(text);
+  }
+
+  std::optional<uint64_t> UnsignedAttribute(Dwarf_Die die, Dwarf_Half name) const {
+    const auto attribute = Attribute(die, name);
+    if (!attribute) return std::nullopt;
+    Dwarf_Unsigned value = 0;
+    Dwarf_Error error = nullptr;
+    if (dwarf_formudata(*attribute, &value, &error) != DW_DLV_OK) return std::nullopt;
+    return value;
+  }
+
+  // The DIE a reference attribute (DW_AT_type, DW_AT_specification, ...) points at.
+  std::optional<Dwarf_Die> Referenced(Dwarf_Die die, Dwarf_Half name) const {
+    const auto attribute = Attribute(die, name);
+    if (!attribute) return std::nullopt;
+    Dwarf_Off offset = 0;
+    Dwarf_Error error = nullptr;
+    if (dwarf_global_formref(*attribute, &offset, &error) != DW_DLV_OK) return std::nullopt;
+    Dwarf_Die target = nullptr;
+    if (dwarf_offdie_b(dbg_, offset, true, &target, &error) != DW_DLV_OK) return std::nullopt;
+    return target;
+  }
+
+  // C++ out-of-line definitions carry DW_AT_specification and no name, and concrete instances of
+  // inline functions carry DW_AT_abstract_origin: the name is on the DIE they point at.
+  std::optional<std::string> FunctionName(Dwarf_Die die, int depth = 0) const {
+    if (auto linkage = StringAttribute(die, DW_AT_linkage_name)) return linkage;
+    if (auto linkage = StringAttribute(die, DW_AT_MIPS_linkage_name)) return linkage;
+    if (auto name = StringAttribute(die, DW_AT_name)) return name;
+    if (depth > 4) return std::nullopt;
+    for (Dwarf_Half via : {DW_AT_specification, DW_AT_abstract_origin}) {
+      if (auto origin = Referenced(die, via)) return FunctionName(*origin, depth + 1);
+    }
+    return std::nullopt;
+  }
+
+  std::vector<Dwarf_Die> Children(Dwarf_Die parent) const {
+    std::vector<Dwarf_Die> children;
+    Dwarf_Die child = nullptr;
+    Dwarf_Error error = nullptr;
+    if (dwarf_child(parent, &child, &error) != DW_DLV_OK) return children;
+    while (child != nullptr) {
+      children.push_back(child);
+      Dwarf_Die sibling = nullptr;
+      if (dwarf_siblingof_b(dbg_, child, true, &sibling, &error) != DW_DLV_OK) break;
+      child = sibling;
+    }
+    return children;
+  }
+
+  // Namespaces and classes nest functions in C++; everything else at CU level is scanned once.
+  void WalkChildren(Dwarf_Die parent) {
+    for (Dwarf_Die die : Children(parent)) {
+      const Dwarf_Half tag = Tag(die);
+      if (tag == DW_TAG_subprogram) {
+        ReadFunction(die);
+      } else if (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+                 tag == DW_TAG_structure_type) {
+        WalkChildren(die);
+      }
+    }
+  }
+
+  void ReadFunction(Dwarf_Die die) {
+    if (UnsignedAttribute(die, DW_AT_declaration)) return;  // a declaration, not code
+    const auto name = FunctionName(die);
+    if (!name) return;
+    DwarfFunction& function = summary_.functions[*name];
+    function.name = *name;
+    visiting_.clear();  // per function: each must list every type it reaches
+    if (const auto line = DeclLine(die)) function.decl_line = *line;
+    if (auto type = Referenced(die, DW_AT_type)) CollectType(*type, function, "");
+    CollectScope(die, function);
+  }
+
+  std::optional<uint64_t> DeclLine(Dwarf_Die die, int depth = 0) const {
+    if (auto line = UnsignedAttribute(die, DW_AT_decl_line)) return line;
+    if (depth > 4) return std::nullopt;
+    for (Dwarf_Half via : {DW_AT_specification, DW_AT_abstract_origin}) {
+      if (auto origin = Referenced(die, via)) return DeclLine(*origin, depth + 1);
+    }
+    return std::nullopt;
+  }
+
+  // Parameters and variables, also inside lexical blocks and inlined callees.
+  void CollectScope(Dwarf_Die scope, DwarfFunction& function) {
+    for (Dwarf_Die die : Children(scope)) {
+      const Dwarf_Half tag = Tag(die);
+      if (tag == DW_TAG_formal_parameter || tag == DW_TAG_variable) {
+        auto type = Referenced(die, DW_AT_type);
+        if (!type) {
+          if (auto origin = Referenced(die, DW_AT_abstract_origin)) {
+            type = Referenced(*origin, DW_AT_type);
+          }
+        }
+        if (type) CollectType(*type, function, "");
+      } else if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+        CollectScope(die, function);
+      }
+    }
+  }
+
+  static const char* AggregateKeyword(Dwarf_Half tag) {
+    switch (tag) {
+      case DW_TAG_structure_type:
+        return "struct";
+      case DW_TAG_union_type:
+        return "union";
+      case DW_TAG_class_type:
+        return "class";
+      default:
+        return nullptr;
+    }
+  }
+
+  // Follows typedefs, qualifiers, pointers and arrays down to aggregates and records their
+  // layouts. `typedef_name` names an anonymous struct after the typedef that introduced it.
+  void CollectType(Dwarf_Die type, DwarfFunction& function, const std::string& typedef_name,
+                   int depth = 0) {
+    if (depth > 64) return;
+    const Dwarf_Half tag = Tag(type);
+    const char* keyword = AggregateKeyword(tag);
+    if (keyword == nullptr) {
+      const std::string name =
+          tag == DW_TAG_typedef ? StringAttribute(type, DW_AT_name).value_or("") : typedef_name;
+      if (auto next = Referenced(type, DW_AT_type)) CollectType(*next, function, name, depth + 1);
+      return;
+    }
+    if (UnsignedAttribute(type, DW_AT_declaration)) return;  // incomplete here
+    std::string tag_name = StringAttribute(type, DW_AT_name).value_or(typedef_name);
+    if (tag_name.empty()) tag_name = "<anonymous>";
+    const std::string key = std::string(keyword) + " " + tag_name;
+    function.used_types.insert(key);
+    if (!visiting_.insert(Offset(type)).second) return;
+    DwarfTypeLayout layout;
+    layout.name = key;
+    layout.byte_size = UnsignedAttribute(type, DW_AT_byte_size).value_or(0);
+    std::vector<Dwarf_Die> member_types;
+    for (Dwarf_Die member : Children(type)) {
+      const Dwarf_Half member_tag = Tag(member);
+      if (member_tag != DW_TAG_member && member_tag != DW_TAG_inheritance) continue;
+      if (UnsignedAttribute(member, DW_AT_external)) continue;  // a C++ static data member
+      DwarfMember out;
+      out.name = member_tag == DW_TAG_inheritance
+                     ? "<base>"
+                     : StringAttribute(member, DW_AT_name).value_or("<anonymous>");
+      out.offset = UnsignedAttribute(member, DW_AT_data_member_location).value_or(0);
+      if (auto member_type = Referenced(member, DW_AT_type)) {
+        out.byte_size = ByteSize(*member_type);
+        member_types.push_back(*member_type);
+      }
+      layout.members.push_back(std::move(out));
+    }
+    summary_.types[key] = std::move(layout);
+    for (Dwarf_Die member_type : member_types) CollectType(member_type, function, "", depth + 1);
+  }
+
+  uint64_t ByteSize(Dwarf_Die type, int depth = 0) const {
+    if (auto size = UnsignedAttribute(type, DW_AT_byte_size)) return *size;
+    if (depth > 16) return 0;
+    const Dwarf_Half tag = Tag(type);
+    if (tag == DW_TAG_typedef || tag == DW_TAG_const_type || tag == DW_TAG_volatile_type ||
+        tag == DW_TAG_atomic_type || tag == DW_TAG_restrict_type) {
+      if (auto next = Referenced(type, DW_AT_type)) return ByteSize(*next, depth + 1);
+    }
+    return 0;
+  }
+
+  const DwarfHandle& dwarf_;
+  Dwarf_Debug dbg_;
+  DwarfSummary summary_;
+  std::set<Dwarf_Off> visiting_;  // aggregates already walked for the current function
+};
+
+}  // namespace
+
+DwarfSummary ReadDwarfSummary(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw ErrnoError("open " + path);
+  DwarfHandle dwarf(fd.get(), path);
+  if (!dwarf.has_debug_info()) return {};
+  return SummaryReader(dwarf).Read();
+}
+
+}  // namespace hotpatch::elf

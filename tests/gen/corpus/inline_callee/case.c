@@ -1,0 +1,15 @@
+#include <stdio.h>
+
+static inline int scale(int x) { return x * 3; }
+
+__attribute__((noinline)) int compute(int n) {
+  int sum = 0;
+  for (int i = 0; i < n; ++i) sum += scale(i);
+  return sum;
+}
+
+const char* behaviour(void) {
+  static char text[64];
+  snprintf(text, sizeof text, "%d", compute(5));
+  return text;
+}

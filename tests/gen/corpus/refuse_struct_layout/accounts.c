@@ -1,0 +1,3 @@
+struct account { int id; int balance; };
+
+struct account accounts[2] = {{1, 100}, {2, 200}};
