@@ -37,6 +37,30 @@ pid_t StartForeignTracer(pid_t tid) {
   return child;
 }
 
+// strace attaching every thread (PTRACE_SEIZE since strace 4.x), as an operator would do. Returns
+// once every thread of `pid` shows it as tracer; 0 if strace is not installed.
+pid_t StartStrace(pid_t pid) {
+  if (access("/usr/bin/strace", X_OK) != 0) return 0;
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    std::string target = std::to_string(pid);
+    execl("/usr/bin/strace", "strace", "-q", "-f", "-o", "/dev/null", "-p", target.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return child;
+}
+
+bool EveryThreadTracedBy(pid_t pid, pid_t tracer) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    auto state = TryReadTraceState(pid, std::stoi(entry.path().filename()));
+    if (!state || state->tracer != tracer) return false;
+  }
+  return true;
+}
+
 pid_t SomeNonLeaderThread(pid_t pid) {
   for (const auto& entry :
        std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
@@ -92,4 +116,31 @@ TEST_CASE("a target whose second thread another tracer holds is refused, nothing
   pid_t worker = SomeNonLeaderThread(target.pid());
   ChildProcessGuard tracer(StartForeignTracer(worker));
   CheckRefusedAndUntouched(target, worker, tracer.pid());
+}
+
+TEST_CASE("a target strace is attached to is refused, nothing changed") {
+  TargetProcess target(TargetPath("hostile_copy"));
+  target.WaitForLine("ready");
+  pid_t strace_pid = StartStrace(target.pid());
+  if (strace_pid == 0) {
+    WARN("SKIPPED: /usr/bin/strace is not installed");
+    return;
+  }
+  ChildProcessGuard strace(strace_pid);
+  for (int i = 0; i < 1000 && !EveryThreadTracedBy(target.pid(), strace.pid()); ++i) usleep(10000);
+  REQUIRE(EveryThreadTracedBy(target.pid(), strace.pid()));
+  auto code_before = SnapshotExecutableCode(target.pid());
+  auto bundle = BuildPatchBundle("version2", TargetPath("hostile_copy"), "version2");
+  try {
+    ApplyBundle(target.pid(), bundle, {});
+    FAIL("applied to a target strace holds");
+  } catch (const Error& e) {
+    INFO(e.what());
+    CHECK(e.code() == ErrorCode::kPermissionDenied);
+    CHECK(std::string(e.what()).find("traced by") != std::string::npos);
+  }
+  CHECK(EveryThreadTracedBy(target.pid(), strace.pid()));
+  CHECK(ProcessesTracedBy(getpid()).empty());
+  CHECK(SnapshotExecutableCode(target.pid()) == code_before);
+  WaitForVersion(target, 1);
 }
