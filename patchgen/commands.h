@@ -16,6 +16,13 @@ int BuildCommand(const std::vector<std::string>& args);
 int KeygenCommand(const std::vector<std::string>& args);
 int SignCommand(const std::vector<std::string>& args);
 
+struct DiffSession;
+// Runs the passes of diff_passes.h in order; returns the bundle (also left in the session).
+bundle::Bundle RunDiff(DiffSession& session);
+// The notes, replaced and new functions, and the file written, for the user.
+void PrintBundleSummary(const bundle::Bundle& b, const std::string& output,
+                        const std::vector<std::string>& notes);
+
 // "auto", "reserved", "dead" or "mapping"; a UsageError otherwise.
 bundle::Placement ParsePlacement(const std::string& text);
 

@@ -1,0 +1,1 @@
+int weighted_tally(int rounds);
