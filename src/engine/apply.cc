@@ -130,8 +130,15 @@ TargetFunction CheckTargetFunction(const bundle::ReplacedFunction& f, const Modu
   for (size_t i = 0; i < cold_bytes.size(); ++i)
     other_parts.push_back({cold_bytes[i], t.cold_parts[i].begin});
   t.jump_at = x86_64::AnalyzeEntry(f.name, bytes, t.entry, other_parts).jump_at;
+  // A loop can run through .cold (GCC moves its unlikely blocks there), and a jump from the hot
+  // part into .cold is not a way out of the function: decode every part together.
   try {
-    t.never_returns = !x86_64::HasReturnPath(x86_64::DecodeFunction(bytes, t.entry));
+    auto instructions = x86_64::DecodeFunction(bytes, t.entry);
+    for (const auto& [code, address] : other_parts) {
+      auto cold = x86_64::DecodeFunction(code, address);
+      instructions.insert(instructions.end(), cold.begin(), cold.end());
+    }
+    t.never_returns = !x86_64::HasReturnPath(instructions);
   } catch (const Error&) {
     t.never_returns = false;  // undecodable data in code: make no claim
   }
