@@ -3,8 +3,9 @@
 //   reserved — the .hotpatch.text / .hotpatch.data areas a target reserved with
 //              HOTPATCH_DEFINE_AREAS: no new mapping, next to every call site.
 //   dead     — code that can never run again: the target's .hotpatch.run_once functions once it
-//              declared init done, and the bodies of functions an applied patch superseded
-//              (reusable only while that patch stays). Data then goes to the reserved data area.
+//              declared init done, the bodies of functions an applied patch superseded
+//              (reusable only while that patch stays), and runs of inter-function padding in
+//              .text large enough for the whole patch. Data then goes to the reserved data area.
 //   mapping  — a new named memfd mapping within rel32 reach of the module (made during the
 //              apply's first stop, since it needs remote syscalls).
 // Areas in use are derived from the registry (each record's code/data ranges), so nothing else
