@@ -66,12 +66,13 @@ std::string FormatTable(const BenchResults& r) {
   char line[512];
   out += "machine: " + std::to_string(r.cores) + " cores, kernel " + r.kernel + "\n\n";
   out +=
-      "pause (us; engine = apply and revert of one function; floor = bare stop+resume; boosted = "
-      "floor "
-      "with SCHED_FIFO boost)\n";
-  std::snprintf(line, sizeof line, "%7s %5s %10s %10s %10s %8s %10s %9s %8s %7s %9s %8s  %s\n",
-                "threads", "load", "median", "p99", "floor", "x floor", "boosted", "stop", "unwind",
-                "write", "resume", "stops/op", "target");
+      "pause (us; median/p99 = engine, apply and revert of one function; floor = bare stop+resume; "
+      "boosted = floor with SCHED_FIFO 1 for not-yet-stopped threads; +tracer = and SCHED_FIFO 2 "
+      "for "
+      "the tracer; stop..resume = one stop phase by phase, outside the engine)\n";
+  std::snprintf(line, sizeof line, "%7s %5s %10s %10s %10s %8s %10s %10s %9s %8s %7s %9s %8s  %s\n",
+                "threads", "load", "median", "p99", "floor", "x floor", "boosted", "+tracer",
+                "stop", "unwind", "write", "resume", "stops/op", "target");
   out += line;
   for (const auto& p : r.pause) {
     double ratio = p.floor_us > 0 ? p.median_us / p.floor_us : 0;

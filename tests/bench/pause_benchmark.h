@@ -13,6 +13,11 @@ struct PauseOptions {
   std::vector<std::string> loads{"busy", "idle"};
   int cycles = 50;            // applies (and as many reverts) per point; floor cycles likewise
   int breakdown_cycles = 20;  // stops timed phase by phase (flip_breakdown.h)
+  // From this many threads on, a tenth of a second per busy stop: fewer cycles keep the whole run
+  // to minutes (the median of 20 is as stable there as that of 50 at 8 threads).
+  int many_threads = 256;
+  int many_threads_cycles = 20;
+  int many_threads_breakdown_cycles = 10;
 };
 
 // Appends one PausePoint per (threads, load) to results.pause and its extras to results.notes.
