@@ -101,6 +101,35 @@ ListedPatch ListedPatchFrom(StrictObject o) {
   return p;
 }
 
+json ToJson(const InstalledBundle& b) {
+  json targets = json::array();
+  for (const auto& t : b.targets)
+    targets.push_back({{"pid", t.pid}, {"state", t.state}, {"message", t.message}});
+  return {{"patch_id", b.patch_id},
+          {"description", b.description},
+          {"target_module", b.target_module},
+          {"target_build_id", b.target_build_id},
+          {"targets", targets}};
+}
+
+InstalledBundle InstalledBundleFrom(StrictObject o) {
+  InstalledBundle b;
+  b.patch_id = o.String("patch_id");
+  b.description = o.String("description");
+  b.target_module = o.String("target_module");
+  b.target_build_id = o.String("target_build_id");
+  for (auto t : o.ObjectArray("targets")) {
+    InstalledTarget target;
+    target.pid = ReadPid(t);
+    target.state = t.String("state");
+    target.message = t.String("message");
+    t.Finish();
+    b.targets.push_back(std::move(target));
+  }
+  o.Finish();
+  return b;
+}
+
 json ToJson(const InfoResult& r) {
   json replaced = json::array();
   for (const auto& f : r.replaced)
@@ -176,12 +205,17 @@ std::string_view CommandName(const RequestBody& body) {
                                [](const RevertRequest&) { return "revert"; },
                                [](const ListRequest&) { return "list"; },
                                [](const StatusRequest&) { return "status"; },
-                               [](const InfoRequest&) { return "info"; }},
+                               [](const InfoRequest&) { return "info"; },
+                               [](const InstallRequest&) { return "install"; },
+                               [](const UninstallRequest&) { return "uninstall"; }},
                     body);
 }
 
 bool ChangesProcess(const RequestBody& body) {
-  return std::holds_alternative<ApplyRequest>(body) || std::holds_alternative<RevertRequest>(body);
+  return std::holds_alternative<ApplyRequest>(body) ||
+         std::holds_alternative<RevertRequest>(body) ||
+         std::holds_alternative<InstallRequest>(body) ||
+         std::holds_alternative<UninstallRequest>(body);
 }
 
 ErrorReply MakeErrorReply(const Error& error) {
@@ -215,7 +249,9 @@ std::string SerializeRequest(const Request& request) {
                           if (r.pid) out["pid"] = *r.pid;
                         },
                         [&](const StatusRequest&) {},
-                        [&](const InfoRequest& r) { WriteBundleSource(out, r.bundle); }},
+                        [&](const InfoRequest& r) { WriteBundleSource(out, r.bundle); },
+                        [&](const InstallRequest& r) { WriteBundleSource(out, r.bundle); },
+                        [&](const UninstallRequest& r) { out["patch_id"] = r.patch_id; }},
              request.body);
   return out.dump();
 }
@@ -259,9 +295,18 @@ Request ParseRequest(std::string_view line) {
     InfoRequest r;
     ReadBundleSource(o, r.bundle);
     request.body = r;
+  } else if (command == "install") {
+    InstallRequest r;
+    ReadBundleSource(o, r.bundle);
+    request.body = r;
+  } else if (command == "uninstall") {
+    UninstallRequest r;
+    r.patch_id = o.String("patch_id");
+    if (!IsPatchId(r.patch_id)) FailField("patch_id", "expected [A-Za-z0-9._+-]{1,128}");
+    request.body = r;
   } else {
-    FailField(kCommand,
-              "unknown command '" + command + "' (expected apply, revert, list, status or info)");
+    FailField(kCommand, "unknown command '" + command +
+                            "' (expected apply, revert, list, status, info, install or uninstall)");
   }
   o.Finish();
   return request;
@@ -300,6 +345,9 @@ std::string SerializeResponse(const Response& response) {
               processes.push_back({{"pid", p.pid}, {"command", p.command}, {"patches", patches}});
             }
             out["processes"] = processes;
+            json installed = json::array();
+            for (const auto& b : r.installed) installed.push_back(ToJson(b));
+            out["installed"] = installed;
           },
           [&](const StatusResult& r) {
             out[kOk] = true;
@@ -314,6 +362,24 @@ std::string SerializeResponse(const Response& response) {
             out[kOk] = true;
             out[kCommand] = "info";
             out.update(ToJson(r));
+          },
+          [&](const InstallResult& r) {
+            out[kOk] = true;
+            out[kCommand] = "install";
+            out["patch_id"] = r.patch_id;
+            out["target_module"] = r.target_module;
+            out["target_build_id"] = r.target_build_id;
+            out["already_installed"] = r.already_installed;
+          },
+          [&](const UninstallResult& r) {
+            out[kOk] = true;
+            out[kCommand] = "uninstall";
+            out["patch_id"] = r.patch_id;
+            out["reverted_pids"] = r.reverted_pids;
+            json failed = json::array();
+            for (const auto& f : r.failed)
+              failed.push_back({{"pid", f.pid}, {"error", f.error}, {"message", f.message}});
+            out["failed"] = failed;
           },
           [&](const ErrorReply& r) {
             out[kOk] = false;
@@ -369,6 +435,8 @@ Response ParseResponse(std::string_view line) {
       p.Finish();
       r.processes.push_back(std::move(process));
     }
+    if (o.Has("installed"))
+      for (auto b : o.ObjectArray("installed")) r.installed.push_back(InstalledBundleFrom(b));
     response.body = r;
   } else if (command == "status") {
     StatusResult r;
@@ -380,6 +448,27 @@ Response ParseResponse(std::string_view line) {
     response.body = r;
   } else if (command == "info") {
     response.body = InfoResultFrom(o);
+  } else if (command == "install") {
+    InstallResult r;
+    r.patch_id = o.String("patch_id");
+    r.target_module = o.String("target_module");
+    r.target_build_id = o.String("target_build_id");
+    r.already_installed = o.Bool("already_installed");
+    response.body = r;
+  } else if (command == "uninstall") {
+    UninstallResult r;
+    r.patch_id = o.String("patch_id");
+    for (int64_t pid : o.IntegerArray("reverted_pids", 1, kMaxPid))
+      r.reverted_pids.push_back(static_cast<pid_t>(pid));
+    for (auto f : o.ObjectArray("failed")) {
+      UninstallFailure failure;
+      failure.pid = ReadPid(f);
+      failure.error = f.String("error");
+      failure.message = f.String("message");
+      f.Finish();
+      r.failed.push_back(std::move(failure));
+    }
+    response.body = r;
   } else {
     FailField(kCommand, "unknown command '" + command + "'");
   }

@@ -68,8 +68,21 @@ struct InfoRequest {
   bool operator==(const InfoRequest&) const = default;
 };
 
-using RequestBody =
-    std::variant<ApplyRequest, RevertRequest, ListRequest, StatusRequest, InfoRequest>;
+// Keeps the bundle in the daemon's state directory and applies it to every process, running now or
+// started later, that maps its target module (by build-id).
+struct InstallRequest {
+  BundleSource bundle;
+  bool operator==(const InstallRequest&) const = default;
+};
+
+// Forgets an installed bundle and reverts its patch from every process that has it.
+struct UninstallRequest {
+  std::string patch_id;
+  bool operator==(const UninstallRequest&) const = default;
+};
+
+using RequestBody = std::variant<ApplyRequest, RevertRequest, ListRequest, StatusRequest,
+                                 InfoRequest, InstallRequest, UninstallRequest>;
 
 struct Request {
   int version = kProtocolVersion;
@@ -77,9 +90,10 @@ struct Request {
   bool operator==(const Request&) const = default;
 };
 
-// "apply", "revert", "list", "status", "info".
+// "apply", "revert", "list", "status", "info", "install", "uninstall".
 std::string_view CommandName(const RequestBody& body);
-// True for requests that change a process (only root or the admin group may send them).
+// True for requests that change a process or what the daemon applies (only root or the admin
+// group may send them): apply, revert, install, uninstall.
 bool ChangesProcess(const RequestBody& body);
 
 struct ApplyResult {
@@ -122,8 +136,27 @@ struct ListedProcess {
   bool operator==(const ListedProcess&) const = default;
 };
 
+// Where an installed bundle stands in one process that maps its target module.
+struct InstalledTarget {
+  pid_t pid = 0;
+  std::string state;    // "applied" | "pending" (not tried yet) | "retrying" | "failed"
+  std::string message;  // why it is retrying or failed; "" otherwise
+  bool operator==(const InstalledTarget&) const = default;
+};
+
+struct InstalledBundle {
+  std::string patch_id;
+  std::string description;
+  std::string target_module;
+  std::string target_build_id;
+  std::vector<InstalledTarget> targets;
+  bool operator==(const InstalledBundle&) const = default;
+};
+
 struct ListResult {
   std::vector<ListedProcess> processes;
+  // Bundles kept by `install`; absent on the wire means none (older daemons do not send it).
+  std::vector<InstalledBundle> installed;
   bool operator==(const ListResult&) const = default;
 };
 
@@ -181,8 +214,30 @@ struct ErrorReply {
   bool operator==(const ErrorReply&) const = default;
 };
 
-using ResponseBody =
-    std::variant<ApplyResult, RevertResult, ListResult, StatusResult, InfoResult, ErrorReply>;
+struct InstallResult {
+  std::string patch_id;
+  std::string target_module;
+  std::string target_build_id;
+  bool already_installed = false;  // the same bundle (same checksum) was installed before
+  bool operator==(const InstallResult&) const = default;
+};
+
+struct UninstallFailure {
+  pid_t pid = 0;
+  std::string error;  // a stable code, as in ErrorReply
+  std::string message;
+  bool operator==(const UninstallFailure&) const = default;
+};
+
+struct UninstallResult {
+  std::string patch_id;
+  std::vector<pid_t> reverted_pids;  // ascending
+  std::vector<UninstallFailure> failed;
+  bool operator==(const UninstallResult&) const = default;
+};
+
+using ResponseBody = std::variant<ApplyResult, RevertResult, ListResult, StatusResult, InfoResult,
+                                  InstallResult, UninstallResult, ErrorReply>;
 
 struct Response {
   int version = kProtocolVersion;

@@ -91,6 +91,22 @@ std::vector<std::string> StrictObject::StringArray(const std::string& key) {
   return out;
 }
 
+std::vector<int64_t> StrictObject::IntegerArray(const std::string& key, int64_t min, int64_t max) {
+  const auto& v = Field(key);
+  if (!v.is_array()) Fail(FieldPath(key), "expected an array of integers");
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string element = FieldPath(key) + "[" + std::to_string(i) + "]";
+    if (!v[i].is_number_integer() ||
+        (v[i].is_number_unsigned() && v[i].get<uint64_t>() > static_cast<uint64_t>(max)) ||
+        v[i].get<int64_t>() < min || v[i].get<int64_t>() > max)
+      Fail(element,
+           "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    out.push_back(v[i].get<int64_t>());
+  }
+  return out;
+}
+
 std::vector<StrictObject> StrictObject::ObjectArray(const std::string& key) {
   const auto& v = Field(key);
   if (!v.is_array()) Fail(FieldPath(key), "expected an array of objects");

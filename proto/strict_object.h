@@ -26,6 +26,7 @@ class StrictObject {
   std::optional<int64_t> OptionalInteger(const std::string& key, int64_t min, int64_t max);
   uint64_t Unsigned(const std::string& key);
   std::vector<std::string> StringArray(const std::string& key);
+  std::vector<int64_t> IntegerArray(const std::string& key, int64_t min, int64_t max);
   // The elements of an array of objects, each with its own path ("patches[3]").
   std::vector<StrictObject> ObjectArray(const std::string& key);
 

@@ -42,6 +42,8 @@ const char* CtlUsage() {
          "       hotpatchctl [--socket PATH] [--json] list [PID]\n"
          "       hotpatchctl [--json] info BUNDLE\n"
          "       hotpatchctl [--socket PATH] [--json] status\n"
+         "       hotpatchctl [--socket PATH] [--json] install BUNDLE\n"
+         "       hotpatchctl [--socket PATH] [--json] uninstall PATCH_ID\n"
          "The socket is --socket, else $HOTPATCH_SOCKET, else /run/hotpatch/hotpatchd.sock.\n"
          "Exit codes: 0 done, 1 error, 2 usage, 3 target busy, 4 bundle does not match the "
          "target, 5 permission denied.";
@@ -128,6 +130,15 @@ CtlOptions ParseCtlOptions(int argc, char** argv, bool& json) {
   } else if (c == "status") {
     if (!args.empty()) Usage("status takes no arguments");
     options.request = proto::Request{proto::kProtocolVersion, proto::StatusRequest{}};
+  } else if (c == "install") {
+    if (args.size() != 1) Usage("install needs BUNDLE");
+    options.bundle_path = args[0];
+    proto::InstallRequest r;
+    r.bundle.attached_fd = true;
+    options.request = proto::Request{proto::kProtocolVersion, r};
+  } else if (c == "uninstall") {
+    if (args.size() != 1) Usage("uninstall needs PATCH_ID");
+    options.request = proto::Request{proto::kProtocolVersion, proto::UninstallRequest{args[0]}};
   } else if (c == "info") {
     if (args.size() != 1) Usage("info needs BUNDLE");
     options.bundle_path = args[0];

@@ -4,6 +4,8 @@
 //   hotpatchctl [--socket PATH] [--json] list [PID]
 //   hotpatchctl [--json] info BUNDLE
 //   hotpatchctl [--socket PATH] [--json] status
+//   hotpatchctl [--socket PATH] [--json] install BUNDLE
+//   hotpatchctl [--socket PATH] [--json] uninstall PATCH_ID
 #pragma once
 
 #include <sys/types.h>
@@ -19,9 +21,9 @@ struct CtlOptions {
   std::string socket_path;  // --socket, else $HOTPATCH_SOCKET, else the default
   bool json = false;
   bool help = false;
-  std::string command;                    // "apply", "revert", "list", "info", "status"
+  std::string command;                    // "apply", "revert", "list", "info", "status", ...
   std::optional<proto::Request> request;  // what to send; not for "info" (read locally)
-  std::string bundle_path;                // apply, info
+  std::string bundle_path;                // apply, install, info
 };
 
 // Throws Error(kBadRequest) with the reason; the caller prints it with the usage (exit code 2).

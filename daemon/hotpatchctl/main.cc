@@ -47,6 +47,9 @@ int Report(const proto::Response& response, bool json) {
     PrintReadable(response, stdout, stderr);
   if (auto* error = std::get_if<proto::ErrorReply>(&response.body))
     return ExitCodeFor(proto::ErrorCodeFromName(error->error));
+  // The bundle is uninstalled, but a process still runs the patch: not done.
+  if (auto* uninstall = std::get_if<proto::UninstallResult>(&response.body))
+    if (!uninstall->failed.empty()) return kExitError;
   return kExitDone;
 }
 

@@ -38,9 +38,23 @@ void PrintTable(FILE* out, const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
+void PrintInstalled(const std::vector<proto::InstalledBundle>& installed, FILE* out) {
+  if (installed.empty()) return;
+  std::fprintf(out, "\ninstalled bundles (applied to every process that maps their module):\n");
+  std::vector<std::vector<std::string>> rows = {{"  PATCH", "MODULE", "PID", "STATE"}};
+  for (const auto& b : installed) {
+    if (b.targets.empty()) rows.push_back({"  " + b.patch_id, b.target_module, "-", "no process"});
+    for (const auto& t : b.targets)
+      rows.push_back({"  " + b.patch_id, b.target_module, std::to_string(t.pid),
+                      t.message.empty() ? t.state : t.state + ": " + t.message});
+  }
+  PrintTable(out, rows);
+}
+
 void PrintList(const proto::ListResult& r, FILE* out) {
   if (r.processes.empty()) {
     std::fprintf(out, "no patched processes\n");
+    PrintInstalled(r.installed, out);
     return;
   }
   std::vector<std::vector<std::string>> rows = {
@@ -56,6 +70,7 @@ void PrintList(const proto::ListResult& r, FILE* out) {
     }
   }
   PrintTable(out, rows);
+  PrintInstalled(r.installed, out);
 }
 
 void PrintInfo(const proto::InfoResult& r, FILE* out) {
@@ -129,6 +144,23 @@ void PrintReadable(const proto::Response& response, FILE* out, FILE* err) {
                              {"in flight:", std::to_string(r.in_flight)}});
           },
           [&](const proto::InfoResult& r) { PrintInfo(r, out); },
+          [&](const proto::InstallResult& r) {
+            std::fprintf(out,
+                         "%s %s: hotpatchd applies it to every process mapping %s (build-id %s), "
+                         "now and when started\n",
+                         r.already_installed ? "already installed" : "installed",
+                         r.patch_id.c_str(), r.target_module.c_str(), r.target_build_id.c_str());
+          },
+          [&](const proto::UninstallResult& r) {
+            std::string pids;
+            for (pid_t pid : r.reverted_pids)
+              pids += (pids.empty() ? "" : ", ") + std::to_string(pid);
+            std::fprintf(out, "uninstalled %s; reverted from %s\n", r.patch_id.c_str(),
+                         pids.empty() ? "no process" : ("pid " + pids).c_str());
+            for (const auto& f : r.failed)
+              std::fprintf(err, "hotpatchctl: pid %d still runs %s: %s: %s\n", f.pid,
+                           r.patch_id.c_str(), f.error.c_str(), f.message.c_str());
+          },
           [&](const proto::ErrorReply& r) {
             std::fprintf(err, "hotpatchctl: %s: %s\n", r.error.c_str(), r.message.c_str());
           }},

@@ -41,12 +41,12 @@ void TrySend(int connection, const proto::Response& response) {
 }  // namespace
 
 ConnectionServer::ConnectionServer(const ListenSocket& listener, const DaemonOptions& options,
-                                   RequestLog& log, DaemonStats& stats)
+                                   RequestLog& log, DaemonStats& stats, RequestHandler& handler)
     : listener_(listener),
       options_(options),
       log_(log),
       stats_(stats),
-      handler_(options, stats),
+      handler_(handler),
       shutdown_event_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!shutdown_event_.valid()) throw ErrnoError("eventfd");
 }

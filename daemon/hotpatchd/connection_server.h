@@ -19,7 +19,7 @@ namespace hotpatch::daemon {
 class ConnectionServer {
  public:
   ConnectionServer(const ListenSocket& listener, const DaemonOptions& options, RequestLog& log,
-                   DaemonStats& stats);
+                   DaemonStats& stats, RequestHandler& handler);
   ConnectionServer(const ConnectionServer&) = delete;
   ConnectionServer& operator=(const ConnectionServer&) = delete;
 
@@ -37,7 +37,7 @@ class ConnectionServer {
   const DaemonOptions& options_;
   RequestLog& log_;
   DaemonStats& stats_;
-  RequestHandler handler_;
+  RequestHandler& handler_;
   UniqueFd shutdown_event_;  // eventfd, readable once shutdown started: wakes waiting readers
 
   std::mutex mutex_;

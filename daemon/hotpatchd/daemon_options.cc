@@ -37,10 +37,13 @@ gid_t LookUpGroup(const std::string& name) {
 
 const char* DaemonUsage() {
   return "usage: hotpatchd [--socket PATH] [--state-dir DIR] [--admin-group NAME]\n"
-         "                 [--request-timeout-ms N] [--max-connections N]\n"
+         "                 [--trusted-keys DIR] [--request-timeout-ms N] [--max-connections N]\n"
          "  --socket PATH   listening socket (default $HOTPATCH_SOCKET, else "
          "/run/hotpatch/hotpatchd.sock);\n"
          "                  ignored under systemd socket activation (LISTEN_FDS)\n"
+         "  --state-dir DIR installed bundles are kept in DIR/installed (default "
+         "/var/lib/hotpatch)\n"
+         "  --trusted-keys  directory of *.pub Ed25519 keys: only bundles signed by one are run\n"
          "  --admin-group   members of this group may apply and revert patches, besides root";
 }
 
@@ -58,6 +61,8 @@ DaemonOptions ParseDaemonOptions(int argc, char** argv) {
       options.socket_path = value();
     } else if (arg == "--state-dir") {
       options.state_dir = value();
+    } else if (arg == "--trusted-keys") {
+      options.trusted_keys_dir = value();
     } else if (arg == "--admin-group") {
       options.admin_group_name = value();
       options.admin_group = LookUpGroup(options.admin_group_name);

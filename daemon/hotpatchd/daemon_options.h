@@ -1,5 +1,5 @@
 // hotpatchd's command line (design §7): hotpatchd [--socket PATH] [--state-dir DIR]
-// [--admin-group NAME] [--request-timeout-ms N] [--max-connections N].
+// [--admin-group NAME] [--trusted-keys DIR] [--request-timeout-ms N] [--max-connections N].
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +16,9 @@ inline constexpr char kDefaultStateDir[] = "/var/lib/hotpatch";
 struct DaemonOptions {
   std::string socket_path;  // --socket, else $HOTPATCH_SOCKET, else kDefaultSocketPath
   std::string state_dir = kDefaultStateDir;
+  // Directory of trusted Ed25519 public keys (*.pub); when set, only bundles signed by one of
+  // them are applied or installed.
+  std::optional<std::string> trusted_keys_dir;
   std::optional<gid_t> admin_group;  // members may apply and revert, besides root
   std::string admin_group_name;
   // A client that has not sent its whole request by then is dropped: an abandoned connection

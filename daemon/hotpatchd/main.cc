@@ -9,8 +9,13 @@
 #include "base/unique_fd.h"
 #include "hotpatchd/connection_server.h"
 #include "hotpatchd/daemon_options.h"
+#include "hotpatchd/install_watcher.h"
+#include "hotpatchd/installed_bundles.h"
 #include "hotpatchd/listen_socket.h"
+#include "hotpatchd/pid_locks.h"
+#include "hotpatchd/request_handler.h"
 #include "hotpatchd/request_log.h"
+#include "hotpatchd/trusted_keys.h"
 
 namespace hotpatch::daemon {
 namespace {
@@ -46,9 +51,20 @@ int RunDaemon(int argc, char** argv) {
   RequestLog log;
   try {
     UniqueFd stop_fd = BlockStopSignals();
+    TrustedKeys trusted_keys;
+    if (options.trusted_keys_dir)
+      trusted_keys = TrustedKeys::LoadDirectory(*options.trusted_keys_dir);
     ListenSocket listener = ListenSocket::Open(options.socket_path);
     DaemonStats stats;
-    ConnectionServer server(listener, options, log, stats);
+    PidLocks pid_locks;
+    InstalledBundles installed(options.state_dir, trusted_keys, log);
+    // Declared after what it uses: destroyed (its thread joined) first.
+    InstallWatcher install_watcher(installed, pid_locks, log);
+    RequestHandler handler(options, stats, pid_locks, trusted_keys, installed, install_watcher);
+    ConnectionServer server(listener, options, log, stats, handler);
+    if (trusted_keys.required())
+      log.Note("only bundles signed by one of " + std::to_string(trusted_keys.size()) +
+               " trusted key(s) in " + *options.trusted_keys_dir + " are accepted");
     log.Note("hotpatchd " HOTPATCH_VERSION " listening on " + listener.description());
     sd_notifyf(0, "READY=1\nSTATUS=listening on %s", listener.description().c_str());
     server.Run(stop_fd.get());

@@ -3,6 +3,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "base/hex.h"
 #include "bundle/bundle.h"
 #include "common/bundle_file.h"
 #include "common/bundle_summary.h"
@@ -115,6 +118,7 @@ proto::Response RequestHandler::Dispatch(const proto::Request& request,
               log.patch = bundle::ReadBundle(bytes).patch_id;  // for the log even if apply fails
             } catch (const Error&) {
             }
+            trusted_keys_.RequireTrustedSignature(bytes, "bundle " + log.patch);
             ApplyOptions options;
             options.placement = PlacementFromName(r.placement);
             if (r.timeout_ms) options.timeout = std::chrono::milliseconds(*r.timeout_ms);
@@ -143,24 +147,8 @@ proto::Response RequestHandler::Dispatch(const proto::Request& request,
                                        result.pause_us};
           },
           [&](const proto::ListRequest& r) -> proto::ResponseBody {
-            proto::ListResult result;
-            if (r.pid) {
-              log.target_pid = *r.pid;
-              RequireProcess(*r.pid);
-              // No pid lock: the registry is committed by switching its header to a complete
-              // slot, so reading it while an apply runs shows the state before or after.
-              result.processes.push_back(DescribeProcess(*r.pid));
-              return result;
-            }
-            for (pid_t pid : FindProcessesWithRegistry()) {
-              try {
-                result.processes.push_back(DescribeProcess(pid));
-              } catch (const Error&) {
-                // A process that exited between the scan and the read is simply not listed.
-                if (kill(pid, 0) == 0 || errno != ESRCH) throw;
-              }
-            }
-            return result;
+            if (r.pid) log.target_pid = *r.pid;
+            return List(r.pid);
           },
           [&](const proto::StatusRequest&) -> proto::ResponseBody {
             auto uptime = std::chrono::steady_clock::now() - stats_.started;
@@ -176,9 +164,102 @@ proto::Response RequestHandler::Dispatch(const proto::Request& request,
             proto::InfoResult info = SummarizeBundle(bytes);
             log.patch = info.patch_id;
             return info;
+          },
+          [&](const proto::InstallRequest& r) -> proto::ResponseBody {
+            std::vector<uint8_t> bytes =
+                ReadRequestBundle(r.bundle, caller, std::move(attached_fd));
+            bundle::Bundle b = bundle::ReadBundle(bytes);
+            log.patch = b.patch_id;
+            trusted_keys_.RequireTrustedSignature(bytes, "bundle " + b.patch_id);
+            bool added = installed_.Install(bytes);
+            install_watcher_.Wake();
+            log.detail = added ? "installed" : "already installed";
+            return proto::InstallResult{b.patch_id, b.target_module, HexDigits(b.target_build_id),
+                                        !added};
+          },
+          [&](const proto::UninstallRequest& r) -> proto::ResponseBody {
+            log.patch = r.patch_id;
+            proto::UninstallResult result = Uninstall(r.patch_id);
+            log.detail = "reverted from " + std::to_string(result.reverted_pids.size()) +
+                         " process(es), " + std::to_string(result.failed.size()) + " failed";
+            return result;
           }},
       request.body);
   return proto::Response{proto::kProtocolVersion, std::move(body)};
+}
+
+proto::UninstallResult RequestHandler::Uninstall(const std::string& patch_id) {
+  if (!installed_.Uninstall(patch_id))
+    throw Error(ErrorCode::kNotFound, "patch " + patch_id + " is not installed");
+  // From here on no new pass applies it; wait out a pass that may be applying it right now, so
+  // the scan below sees every process it reached.
+  install_watcher_.ForgetPatch(patch_id);
+  proto::UninstallResult result;
+  result.patch_id = patch_id;
+  for (pid_t pid : FindProcessesWithRegistry()) {
+    try {
+      bool has_patch = false;
+      for (const auto& listed : ListPatches(pid))
+        has_patch = has_patch || listed.record.patch_id == patch_id;
+      if (!has_patch) continue;
+      RevertOptions options;
+      options.patch_id = patch_id;
+      PidLocks::Hold hold(pid_locks_, pid);
+      RevertPatches(pid, options);
+      result.reverted_pids.push_back(pid);
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::kNoSuchProcess) continue;  // exited meanwhile: nothing to undo
+      result.failed.push_back({pid, std::string(ErrorCodeName(e.code())), e.what()});
+    }
+  }
+  return result;
+}
+
+proto::ListResult RequestHandler::List(std::optional<pid_t> pid) {
+  proto::ListResult result;
+  if (pid) {
+    RequireProcess(*pid);
+    // No pid lock: the registry is committed by switching its header to a complete slot, so
+    // reading it while an apply runs shows the state before or after.
+    result.processes.push_back(DescribeProcess(*pid));
+  } else {
+    for (pid_t p : FindProcessesWithRegistry()) {
+      try {
+        result.processes.push_back(DescribeProcess(p));
+      } catch (const Error&) {
+        // A process that exited between the scan and the read is simply not listed.
+        if (kill(p, 0) == 0 || errno != ESRCH) throw;
+      }
+    }
+  }
+  result.installed = install_watcher_.Describe();
+  // An installed bundle not yet in a process's registry shows in that process too, so that
+  // `list` answers "is this process patched?" in one place.
+  for (const auto& bundle : result.installed)
+    for (const auto& target : bundle.targets) {
+      if (target.state == "applied" || (pid && target.pid != *pid)) continue;
+      auto process = std::find_if(result.processes.begin(), result.processes.end(),
+                                  [&](const auto& p) { return p.pid == target.pid; });
+      if (process == result.processes.end()) {
+        result.processes.push_back({target.pid, ProcessCommand(target.pid), {}});
+        process = std::prev(result.processes.end());
+      }
+      bool listed = std::any_of(process->patches.begin(), process->patches.end(),
+                                [&](const auto& p) { return p.patch_id == bundle.patch_id; });
+      if (listed) continue;
+      proto::ListedPatch patch;
+      patch.patch_id = bundle.patch_id;
+      patch.description = bundle.description;
+      patch.state = target.state == "failed" ? "install failed" : "install pending";
+      patch.effective_state = "not applied";
+      patch.placement = "-";
+      patch.module = bundle.target_module;
+      patch.build_id = bundle.target_build_id;
+      process->patches.push_back(std::move(patch));
+    }
+  std::sort(result.processes.begin(), result.processes.end(),
+            [](const auto& a, const auto& b) { return a.pid < b.pid; });
+  return result;
 }
 
 }  // namespace hotpatch::daemon

@@ -7,16 +7,26 @@
 #include "hotpatchd/caller_credentials.h"
 #include "hotpatchd/daemon_options.h"
 #include "hotpatchd/daemon_stats.h"
+#include "hotpatchd/install_watcher.h"
+#include "hotpatchd/installed_bundles.h"
 #include "hotpatchd/pid_locks.h"
 #include "hotpatchd/request_log.h"
+#include "hotpatchd/trusted_keys.h"
 #include "proto/messages.h"
 
 namespace hotpatch::daemon {
 
 class RequestHandler {
  public:
-  RequestHandler(const DaemonOptions& options, DaemonStats& stats)
-      : options_(options), stats_(stats) {}
+  RequestHandler(const DaemonOptions& options, DaemonStats& stats, PidLocks& pid_locks,
+                 const TrustedKeys& trusted_keys, InstalledBundles& installed,
+                 InstallWatcher& install_watcher)
+      : options_(options),
+        stats_(stats),
+        pid_locks_(pid_locks),
+        trusted_keys_(trusted_keys),
+        installed_(installed),
+        install_watcher_(install_watcher) {}
 
   // Never throws: every failure becomes an ErrorReply. Fills `log` with target pid and patch.
   proto::Response Handle(const proto::Request& request, const CallerCredentials& caller,
@@ -26,9 +36,15 @@ class RequestHandler {
   proto::Response Dispatch(const proto::Request& request, const CallerCredentials& caller,
                            UniqueFd attached_fd, RequestLogEntry& log);
 
+  proto::UninstallResult Uninstall(const std::string& patch_id);
+  proto::ListResult List(std::optional<pid_t> pid);
+
   const DaemonOptions& options_;
   DaemonStats& stats_;
-  PidLocks pid_locks_;
+  PidLocks& pid_locks_;
+  const TrustedKeys& trusted_keys_;
+  InstalledBundles& installed_;
+  InstallWatcher& install_watcher_;
 };
 
 }  // namespace hotpatch::daemon
