@@ -87,6 +87,24 @@ class Walk {
         continue;
       }
 
+      // glibc's clone/clone3 end their FDE just before `syscall` (the child's unwind info would be
+      // wrong), so a thread stopped on its way back from clone has no CFI: the parent (rax > 0)
+      // pushed nothing, so its return address is at [rsp]; the child (rax == 0) runs on its new,
+      // empty stack and has executed no code of the program yet.
+      if (index == 0 && (context_.regs.orig_rax == 56 || context_.regs.orig_rax == 435)) {
+        uint8_t before[2] = {};
+        if (space_.memory().TryReadBytes(frame.pc - 2, before, 2) && before[0] == 0x0f &&
+            before[1] == 0x05) {
+          if (context_.regs.rax == 0) {
+            stack_.reliable = true;
+            return std::move(stack_);
+          }
+          std::string failure = StepOverCfiFreeFrame(CfiFreeRule::kReturnAddressAtSp);
+          if (!failure.empty()) return Unreliable(Describe(frame, index, location) + ": " + failure);
+          pc_is_return_address = true;
+          continue;
+        }
+      }
       context_.cfi_missing = false;
       result = unw_step(&cursor_);
       if (context_.cfi_missing)
