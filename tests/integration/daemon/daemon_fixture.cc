@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -76,6 +77,11 @@ RunningDaemon::RunningDaemon(const std::string& socket_path,
   // (stderr outside systemd) readable through the stdout pipe.
   std::string command =
       "exec " + ShellQuote(HOTPATCHD_PATH) + " --socket " + ShellQuote(socket_path);
+  // A private state dir next to the socket unless the test names one: installed bundles of the
+  // machine's (or another test's) daemon must not leak in.
+  if (std::find(extra_args.begin(), extra_args.end(), "--state-dir") == extra_args.end())
+    command += " --state-dir " +
+               ShellQuote(std::filesystem::path(socket_path).parent_path().string() + "/state");
   for (const auto& arg : extra_args) command += " " + ShellQuote(arg);
   // No journal even if the test runs under systemd: the log must come to the pipe.
   command = "unset JOURNAL_STREAM INVOCATION_ID; " + command + " 2>&1";

@@ -34,7 +34,8 @@ class TempDir {
 std::string ShellQuote(const std::string& word);
 
 // hotpatchd on `socket_path`, its stderr (the request log) readable as the process's stdout.
-// Returns once the socket accepts connections.
+// Its state dir is <socket's dir>/state unless `extra_args` name one. Returns once the socket
+// accepts connections.
 class RunningDaemon {
  public:
   explicit RunningDaemon(const std::string& socket_path,

@@ -30,10 +30,10 @@ TEST_CASE("socket activation: systemd-socket-activate passes the socket, hotpatc
   // No --socket: under activation the daemon must use the socket it was given (fd 3). The
   // bogus HOTPATCH_SOCKET proves it does not bind a path of its own.
   TargetProcess activator(
-      "/bin/sh",
-      {"-c", "unset JOURNAL_STREAM INVOCATION_ID; exec systemd-socket-activate -l " +
-                 ShellQuote(socket) + " -E HOTPATCH_SOCKET=" + ShellQuote(dir.path() + "/unused") +
-                 " " + ShellQuote(HOTPATCHD_PATH) + " 2>&1"});
+      "/bin/sh", {"-c", "unset JOURNAL_STREAM INVOCATION_ID; exec systemd-socket-activate -l " +
+                            ShellQuote(socket) + " -E HOTPATCH_SOCKET=" +
+                            ShellQuote(dir.path() + "/unused") + " " + ShellQuote(HOTPATCHD_PATH) +
+                            " --state-dir " + ShellQuote(dir.path() + "/state") + " 2>&1"});
   WaitForSocket(socket, std::chrono::seconds(10));
   // The first connection starts hotpatchd; it serves that very connection.
   CtlRun status = RunCtl({"--socket", socket, "--json", "status"}, dir);
