@@ -5,6 +5,7 @@
  * of this process is handed processes that are not its threads.
  *   hostile_forker fork-spawn         prints "ready"; a thread starts a child every 5 ms, by
  *                                     fork() and posix_spawn() in turn.
+ *   hostile_forker clone-storm        the same, with raw clone()s as every third child.
  *   hostile_forker clone-when-traced  prints "ready"; a thread makes raw clone()s (up to 10, 1 ms
  *                                     apart) each time it sees a tracer attach to it (its
  *                                     TracerPid), so the clones fall inside the attachment.
@@ -111,10 +112,11 @@ static void Count(pid_t child) {
 }
 
 /* fork-spawn: alternates fork() and posix_spawn(), one every 5 ms. */
+static int spawn_kinds = 2; /* 3 in clone-storm: raw clones too */
 static void* fork_spawner(void* arg) {
   (void)arg;
   for (long n = 0;; ++n) {
-    Count(Spawn((int)(n % 2)));
+    Count(Spawn((int)(n % spawn_kinds)));
     CollectChildren();
     usleep(5000);
   }
@@ -142,6 +144,7 @@ static void* clone_when_traced(void* arg) {
 
 int main(int argc, char** argv) {
   int clone_mode = argc > 1 && strcmp(argv[1], "clone-when-traced") == 0;
+  if (argc > 1 && strcmp(argv[1], "clone-storm") == 0) spawn_kinds = 3;
   sigset_t report;
   sigemptyset(&report);
   sigaddset(&report, SIGUSR1);
