@@ -94,7 +94,7 @@ std::string FormatTable(const BenchResults& r) {
       ValueOrWhy(r.call_overhead_ns, Fixed(r.call_overhead_ns.value_or(0), 2) + " ns", r.notes,
                  "call_overhead_ns"),
       "<= 1 ns");
-  row("generation (5000 fn, 10 chg)",
+  row("generation (" + std::to_string(r.generate_functions) + " fn, 10 chg)",
       ValueOrWhy(r.generate_s, Fixed(r.generate_s.value_or(0), 3) + " s", r.notes, "generate_s"),
       "<= 1 s");
   row("fleet (" + std::to_string(r.fleet_processes.value_or(50)) + " processes)",

@@ -37,6 +37,7 @@ struct BenchResults {
   std::vector<PausePoint> pause;
   std::optional<double> call_overhead_ns;
   std::optional<double> generate_s;
+  int generate_functions = 5000;  // size of the generated program
   std::optional<int> fleet_processes;
   std::optional<double> fleet_s;
   std::optional<long> daemon_rss_kib;

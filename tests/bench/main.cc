@@ -87,10 +87,14 @@ int main(int argc, char** argv) {
   }
   run("pause", "pause_failure", [&] { RunPauseBenchmark(pause, results); });
   run("call", "call_overhead_ns",
-      [&] { RunCallOverheadBenchmark(options.quick ? 2 : 5, results); });
+      [&] { RunCallOverheadBenchmark(options.quick ? 5 : 20, results); });
+  results.generate_functions = options.quick ? 500 : 5000;
   run("generate", "generate_s",
-      [&] { RunGenerationBenchmark(options.quick ? 500 : 5000, 10, results); });
+      [&] { RunGenerationBenchmark(results.generate_functions, 10, results); });
   run("fleet", "fleet_s", [&] { RunFleetBenchmark(options.quick ? 10 : 50, results); });
+  // The daemon's memory is measured by the fleet scenario.
+  if (!results.daemon_rss_kib && !results.notes.contains("daemon_rss_kib"))
+    results.notes["daemon_rss_kib"] = results.notes.value("fleet_s", "not measured");
   if (options.quick) results.notes["quick"] = "--quick run: small sizes, not the numbers to report";
 
   std::cout << FormatTable(results);
