@@ -79,10 +79,10 @@ bool MapsMentionModule(const std::string& maps, const std::string& module) {
 }
 
 bool RetryWorthy(ErrorCode code) {
-  // Busy passes with time; the rest of these can be a process in the middle of starting or
-  // exiting. A mismatch, a bad bundle or an unsupported placement stays what it is.
-  return code == ErrorCode::kBusy || code == ErrorCode::kInternal ||
-         code == ErrorCode::kNoSuchProcess || code == ErrorCode::kNotFound;
+  // Busy passes with time; an internal failure may be a process in the middle of starting. A
+  // mismatch, a bad bundle or an unsupported placement stays what it is, and a process that is
+  // gone (or a zombie, still in /proc) never comes back.
+  return code == ErrorCode::kBusy || code == ErrorCode::kInternal || code == ErrorCode::kNotFound;
 }
 
 }  // namespace
@@ -134,6 +134,13 @@ void InstallWatcher::Run() {
 void InstallWatcher::ScanOnce() {
   std::lock_guard pass(pass_mutex_);
   auto bundles = bundles_.Snapshot();
+  if (bundles.empty()) {
+    // Nothing installed: no reason to read /proc at all.
+    scanned_.clear();
+    std::lock_guard lock(mutex_);
+    statuses_.clear();
+    return;
+  }
   std::vector<ProcessKey> processes;
   for (pid_t pid : AllPids())
     if (auto ticks = StartTicks(pid)) processes.push_back({pid, *ticks});
@@ -148,7 +155,6 @@ void InstallWatcher::ScanOnce() {
       return !std::binary_search(processes.begin(), processes.end(), entry.first.second);
     });
   }
-  if (bundles.empty()) return;
   for (const auto& process : processes) {
     if (stop_) return;
     ConsiderProcess(process, bundles);

@@ -188,6 +188,21 @@ proto::Response RequestHandler::Dispatch(const proto::Request& request,
   return proto::Response{proto::kProtocolVersion, std::move(body)};
 }
 
+proto::ListedProcess RequestHandler::DescribeProcessSettled(pid_t pid) {
+  // First without the pid lock: the registry is committed by switching its header to a complete
+  // slot, so reading it while an apply runs shows the state before or after. But opening
+  // /proc/PID/mem can fail (ESRCH) while another thread of ours holds the target stopped — the
+  // install watcher retrying a busy target does that often — so then read again once that
+  // engine call is over.
+  try {
+    return DescribeProcess(pid);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kNoSuchProcess || (kill(pid, 0) != 0 && errno == ESRCH)) throw;
+  }
+  PidLocks::Hold hold(pid_locks_, pid);
+  return DescribeProcess(pid);
+}
+
 proto::UninstallResult RequestHandler::Uninstall(const std::string& patch_id) {
   if (!installed_.Uninstall(patch_id))
     throw Error(ErrorCode::kNotFound, "patch " + patch_id + " is not installed");
@@ -198,13 +213,13 @@ proto::UninstallResult RequestHandler::Uninstall(const std::string& patch_id) {
   result.patch_id = patch_id;
   for (pid_t pid : FindProcessesWithRegistry()) {
     try {
+      PidLocks::Hold hold(pid_locks_, pid);
       bool has_patch = false;
       for (const auto& listed : ListPatches(pid))
         has_patch = has_patch || listed.record.patch_id == patch_id;
       if (!has_patch) continue;
       RevertOptions options;
       options.patch_id = patch_id;
-      PidLocks::Hold hold(pid_locks_, pid);
       RevertPatches(pid, options);
       result.reverted_pids.push_back(pid);
     } catch (const Error& e) {
@@ -219,13 +234,11 @@ proto::ListResult RequestHandler::List(std::optional<pid_t> pid) {
   proto::ListResult result;
   if (pid) {
     RequireProcess(*pid);
-    // No pid lock: the registry is committed by switching its header to a complete slot, so
-    // reading it while an apply runs shows the state before or after.
-    result.processes.push_back(DescribeProcess(*pid));
+    result.processes.push_back(DescribeProcessSettled(*pid));
   } else {
     for (pid_t p : FindProcessesWithRegistry()) {
       try {
-        result.processes.push_back(DescribeProcess(p));
+        result.processes.push_back(DescribeProcessSettled(p));
       } catch (const Error&) {
         // A process that exited between the scan and the read is simply not listed.
         if (kill(p, 0) == 0 || errno != ESRCH) throw;

@@ -38,6 +38,7 @@ class RequestHandler {
 
   proto::UninstallResult Uninstall(const std::string& patch_id);
   proto::ListResult List(std::optional<pid_t> pid);
+  proto::ListedProcess DescribeProcessSettled(pid_t pid);
 
   const DaemonOptions& options_;
   DaemonStats& stats_;

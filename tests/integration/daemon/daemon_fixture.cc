@@ -91,8 +91,14 @@ RunningDaemon::RunningDaemon(const std::string& socket_path,
 }
 
 std::string RunningDaemon::WaitForLogLine(const std::vector<std::string>& needles) {
+  // A deadline for the whole wait, not per line: the install watcher may log a line every few
+  // seconds forever, and none of them the one wanted.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
-    std::string line = process_->ReadLine(std::chrono::seconds(20));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw std::runtime_error("no hotpatchd log line with the expected text");
+    std::string line = process_->ReadLine(left);
     bool all = true;
     for (const auto& needle : needles) all = all && line.find(needle) != std::string::npos;
     if (all) return line;

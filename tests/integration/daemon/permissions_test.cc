@@ -34,6 +34,13 @@ TEST_CASE("nobody may list and ask for status, but apply and revert are refused 
   CHECK_THAT(revert.err, Catch::Contains("permission_denied"));
   daemon.WaitForLogLine({"request revert", "caller_uid=65534", "outcome=permission_denied"});
 
+  // Installing decides what the daemon applies, as root, to every process: the same rule.
+  CtlRun install = RunCtl({"--socket", socket, "install", bundle}, dir, Caller::kNobody);
+  CHECK(install.exit_code == 5);
+  CtlRun uninstall = RunCtl({"--socket", socket, "uninstall", "version2"}, dir, Caller::kNobody);
+  CHECK(uninstall.exit_code == 5);
+  daemon.WaitForLogLine({"request uninstall", "caller_uid=65534", "outcome=permission_denied"});
+
   CtlRun status = RunCtl({"--socket", socket, "--json", "status"}, dir, Caller::kNobody);
   CHECK(status.exit_code == 0);
   CtlRun list = RunCtl({"--socket", socket, "--json", "list", pid}, dir, Caller::kNobody);
