@@ -49,6 +49,23 @@ std::array<uint8_t, 32> Sha256(std::span<const uint8_t> bytes) {
   return digest;
 }
 
+constexpr size_t kFillWindow = 16;  // functions are aligned to at most 16 bytes by default
+
+// How many bytes after a function (at `bytes[size]`) are fill — whole nop or int3 instructions
+// that belong to no function — and so may be overwritten by the tail of its entry jump.
+size_t TrailingFill(std::span<const uint8_t> bytes, size_t size, RemotePtr entry,
+                    const Module& module, const elf::ElfFile& elf) {
+  size_t fill = 0;
+  while (size + fill < bytes.size()) {
+    RemotePtr at = entry + static_cast<int64_t>(size + fill);
+    auto insn = x86_64::TryDecodeInstruction(bytes.subspan(size + fill), at);
+    if (!insn || !(insn->is_nop || insn->is_int3)) break;
+    if (elf.FunctionContaining(at - module.load_bias)) break;  // another function starts here
+    fill += insn->length;
+  }
+  return std::min(fill, bytes.size() - size);
+}
+
 // One function the bundle replaces, as found in the target.
 struct TargetFunction {
   const bundle::ReplacedFunction* replaced = nullptr;
@@ -105,7 +122,12 @@ TargetFunction CheckTargetFunction(const bundle::ReplacedFunction& f, const Modu
   t.entry = module.load_bias + static_cast<int64_t>(f.target_offset);
   std::string where = "function " + f.name + " at " + t.entry.ToString() + " in pid " +
                       std::to_string(memory.pid());
+  // The function plus what follows it: a function shorter than the entry jump (`lea; ret` is 4
+  // bytes) can still be patched when the jump runs on into the nop/int3 fill after it.
   auto bytes = memory.Read(t.entry, f.target_size);
+  bytes.resize(f.target_size + kFillWindow);
+  bytes.resize(f.target_size + memory.TryRead(t.entry + static_cast<int64_t>(f.target_size),
+                                               std::span(bytes).subspan(f.target_size)));
   auto earlier = FindEarlierPatches(applied, t.entry);
   if (earlier.newest) {
     auto expected_now = EntryBytes(*earlier.newest, EntryTarget::kReplacement);
@@ -117,7 +139,7 @@ TargetFunction CheckTargetFunction(const bundle::ReplacedFunction& f, const Modu
     std::copy(earlier.oldest->previous_bytes.begin(), earlier.oldest->previous_bytes.end(),
               bytes.begin() + (earlier.oldest->jump_at - t.entry));
   }
-  auto digest = Sha256(bytes);
+  auto digest = Sha256(std::span(bytes).first(f.target_size));
   if (digest != f.expected_sha256)
     throw Error(ErrorCode::kMismatch,
                 where + ": its bytes differ from those the bundle was built against (expected sha256 " +
@@ -129,11 +151,14 @@ TargetFunction CheckTargetFunction(const bundle::ReplacedFunction& f, const Modu
   for (const auto& c : t.cold_parts) cold_bytes.push_back(memory.Read(c.begin, c.size()));
   for (size_t i = 0; i < cold_bytes.size(); ++i)
     other_parts.push_back({cold_bytes[i], t.cold_parts[i].begin});
-  t.jump_at = x86_64::AnalyzeEntry(f.name, bytes, t.entry, other_parts).jump_at;
+  size_t fill = TrailingFill(bytes, f.target_size, t.entry, module, elf);
+  t.jump_at = x86_64::AnalyzeEntry(f.name, std::span(bytes).first(f.target_size + fill), t.entry,
+                                   other_parts)
+                  .jump_at;
   // A loop can run through .cold (GCC moves its unlikely blocks there), and a jump from the hot
   // part into .cold is not a way out of the function: decode every part together.
   try {
-    auto instructions = x86_64::DecodeFunction(bytes, t.entry);
+    auto instructions = x86_64::DecodeFunction(std::span(bytes).first(f.target_size), t.entry);
     for (const auto& [code, address] : other_parts) {
       auto cold = x86_64::DecodeFunction(code, address);
       instructions.insert(instructions.end(), cold.begin(), cold.end());
