@@ -29,6 +29,9 @@ template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
 };
+// Clang 14 does not deduce aggregate bases without it (C++20 P1816 is GCC-only there).
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
 bool IsPatchId(std::string_view id) {
   // The bundle format's rule: the id appears in /proc/PID/maps names.

@@ -64,8 +64,10 @@ bool ExecEvents::DrainSawExec() {
       if (header->nlmsg_type == NLMSG_ERROR || header->nlmsg_type == NLMSG_NOOP) continue;
       auto* message = static_cast<cn_msg*>(NLMSG_DATA(header));
       if (message->id.idx != CN_IDX_PROC || message->id.val != CN_VAL_PROC) continue;
-      auto* event = reinterpret_cast<proc_event*>(message->data);
-      if (event->what == proc_event::PROC_EVENT_EXEC) saw_exec = true;
+      // The event sits at offset 36 of the message: copy it out rather than read it misaligned.
+      proc_event event;
+      std::memcpy(&event, message->data, sizeof event);
+      if (event.what == proc_event::PROC_EVENT_EXEC) saw_exec = true;
     }
   }
 }

@@ -51,6 +51,10 @@ Checksum BundleChecksum(std::span<const uint8_t> bytes) {
   static const uint8_t kZeros[256] = {};
   uint64_t position = 0;
   for (const ZeroedRange& range : zeroed) {
+    // An empty section may sit inside another's range (SectionTable allows zero-size overlaps);
+    // found by fuzzing: range.begin - position wrapped and the hash read far past the bundle.
+    if (range.begin < position || range.end > bytes.size())
+      throw BadBundle("checksum and signature sections overlap or lie outside the file");
     crypto_hash_sha256_update(&state, bytes.data() + position, range.begin - position);
     for (uint64_t left = range.end - range.begin; left > 0;) {
       const uint64_t chunk = std::min<uint64_t>(left, sizeof kZeros);

@@ -209,7 +209,8 @@ class InstalledPatch {
     image_ = hotpatch::LinkPatchImage(object.sections, object.symbols, mapping_.base(),
                                       mapping_.base() + int64_t(code_pages_));
     std::memcpy(mapping_.bytes(), image_.code.data(), image_.code.size());
-    std::memcpy(mapping_.bytes() + code_pages_, image_.data.data(), image_.data.size());
+    if (!image_.data.empty())  // memcpy from a null pointer is undefined even for 0 bytes
+      std::memcpy(mapping_.bytes() + code_pages_, image_.data.data(), image_.data.size());
     REQUIRE(mprotect(mapping_.bytes(), code_pages_, PROT_READ | PROT_EXEC) == 0);
   }
 
