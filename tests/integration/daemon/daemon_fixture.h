@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/target_process.h"
+#include "support/target_stats.h"
 
 namespace hotpatch::test {
 
@@ -80,9 +81,5 @@ std::string RawExchange(const std::string& socket_path, const std::string& bytes
 std::string BuildBundleFile(const std::string& name, const std::string& target,
                             const std::string& id, const TempDir& dir);
 
-// engine_loop's "stats" line (SIGUSR1) as key -> value.
-std::map<std::string, long> ReadStats(TargetProcess& target);
-// Waits until engine_loop's workers are seen running version() == `version`.
-void WaitForVersion(TargetProcess& target, int version);
 
 }  // namespace hotpatch::test

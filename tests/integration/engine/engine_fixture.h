@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/target_process.h"
+#include "support/target_stats.h"
 
 namespace hotpatch::test {
 
@@ -18,11 +19,7 @@ namespace hotpatch::test {
 std::vector<uint8_t> BuildPatchBundle(const std::string& name, const std::string& target,
                                       const std::string& id, const std::string& extra_flags = "");
 
-// Sends SIGUSR1 and parses the "stats ..." answer into key -> value.
-std::map<std::string, long> ReadStats(TargetProcess& target);
 
-// Waits until version() is seen returning `version` by the workers (the count grows).
-void WaitForVersion(TargetProcess& target, int version);
 
 // The bytes of every executable mapping of the target's main executable, concatenated.
 std::vector<uint8_t> SnapshotCode(pid_t pid, const std::string& executable);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/target_process.h"
+#include "support/target_stats.h"
 
 namespace hotpatch::test {
 
@@ -24,11 +25,7 @@ std::vector<uint8_t> BuildPatchBundle(const std::string& name, const std::string
 // Runs `command` with /bin/sh; throws with its output when it fails.
 std::string RunCommand(const std::string& command);
 
-// Sends SIGUSR1 and parses the "stats k=v ..." answer.
-std::map<std::string, long> ReadStats(TargetProcess& target);
 
-// Waits until the target's workers are seen getting `version` from version().
-void WaitForVersion(TargetProcess& target, int version);
 
 // The bytes of every executable file-backed mapping of the target's main executable (whatever
 // its path now names), concatenated.

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "base/error.h"
-#include "scratch_directory.h"
+#include "support/scratch_directory.h"
 #include "support/target_process.h"
 
 using hotpatch::Error;

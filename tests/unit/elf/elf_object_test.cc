@@ -10,7 +10,7 @@
 
 #include "base/error.h"
 #include "elf/elf_file.h"
-#include "scratch_directory.h"
+#include "support/scratch_directory.h"
 
 using hotpatch::elf::ElfFile;
 using hotpatch::elf::Relocation;
