@@ -46,8 +46,8 @@ TEST_CASE("install patches running and later started processes, uninstall revert
   TempDir dir;
   RunningDaemon daemon(dir.path() + "/hotpatchd.sock");
   std::string socket = daemon.socket_path();
-  std::string bundle = BuildBundleFile("version2", TargetPath("engine_loop"), "version2", dir);
-  TargetProcess before(TargetPath("engine_loop"), {"2"});
+  std::string bundle = BuildBundleFile("version2", TargetPath("install_loop"), "version2", dir);
+  TargetProcess before(TargetPath("install_loop"), {"2"});
   before.WaitForLine("ready");
 
   CtlRun install = RunCtl({"--socket", socket, "--json", "install", bundle}, dir);
@@ -55,7 +55,7 @@ TEST_CASE("install patches running and later started processes, uninstall revert
   REQUIRE(install.exit_code == 0);
   auto installed = install.Json();
   CHECK(installed["patch_id"] == "version2");
-  CHECK(installed["target_module"] == "engine_loop");
+  CHECK(installed["target_module"] == "install_loop");
   CHECK(installed["already_installed"] == false);
   WaitForAppliedPatch(before.pid(), "version2", std::chrono::seconds(20));
   WaitForVersion(before, 2);
@@ -65,7 +65,7 @@ TEST_CASE("install patches running and later started processes, uninstall revert
       true);
 
   // A process started after the install: the exec event (or the next /proc scan) finds it.
-  TargetProcess after(TargetPath("engine_loop"), {"2"});
+  TargetProcess after(TargetPath("install_loop"), {"2"});
   auto took = WaitForAppliedPatch(after.pid(), "version2", std::chrono::seconds(20));
   INFO("patched " << took.count() << " ms after it started");
   CHECK(took < std::chrono::milliseconds(1000));
@@ -97,7 +97,7 @@ TEST_CASE("install patches running and later started processes, uninstall revert
   WaitForVersion(after, 1);
 
   // Uninstalled means gone: a new process stays unpatched, and the list has no entry.
-  TargetProcess later(TargetPath("engine_loop"), {"2"});
+  TargetProcess later(TargetPath("install_loop"), {"2"});
   later.WaitForLine("ready");
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   CHECK_FALSE(HasAppliedPatch(later.pid(), "version2"));
@@ -113,8 +113,8 @@ TEST_CASE("install patches running and later started processes, uninstall revert
 TEST_CASE("an installed bundle survives a SIGKILLed daemon and reaches processes started later") {
   TempDir dir;
   std::string socket = dir.path() + "/hotpatchd.sock";
-  std::string bundle = BuildBundleFile("version2", TargetPath("engine_loop"), "version2", dir);
-  TargetProcess first(TargetPath("engine_loop"), {"2"});
+  std::string bundle = BuildBundleFile("version2", TargetPath("install_loop"), "version2", dir);
+  TargetProcess first(TargetPath("install_loop"), {"2"});
   first.WaitForLine("ready");
   {
     RunningDaemon daemon(socket);
@@ -124,7 +124,7 @@ TEST_CASE("an installed bundle survives a SIGKILLed daemon and reaches processes
   }
   // Nothing runs that could apply it; the next daemon reads the state dir.
   RunningDaemon restarted(socket);
-  TargetProcess second(TargetPath("engine_loop"), {"2"});
+  TargetProcess second(TargetPath("install_loop"), {"2"});
   WaitForAppliedPatch(second.pid(), "version2", std::chrono::seconds(20));
   second.WaitForLine("ready");
   WaitForVersion(second, 2);
@@ -132,7 +132,7 @@ TEST_CASE("an installed bundle survives a SIGKILLed daemon and reaches processes
   auto entry =
       InstalledEntry(RunCtl({"--socket", socket, "--json", "list"}, dir).Json(), "version2");
   REQUIRE(entry.is_object());
-  CHECK(entry["target_module"] == "engine_loop");
+  CHECK(entry["target_module"] == "install_loop");
   // The first process was patched by the killed daemon; the new one recognizes it from the
   // registry instead of applying twice.
   bool first_listed = false;
@@ -153,10 +153,10 @@ TEST_CASE("an installed bundle that cannot pass the safety check is listed as re
   TempDir dir;
   RunningDaemon daemon(dir.path() + "/hotpatchd.sock");
   std::string socket = daemon.socket_path();
-  TargetProcess target(TargetPath("engine_loop"), {"1"});
+  TargetProcess target(TargetPath("install_loop"), {"1"});
   target.WaitForLine("ready");
   // spin_forever never leaves its thread's stack: every try ends busy.
-  std::string spin = BuildBundleFile("spin", TargetPath("engine_loop"), "spin", dir);
+  std::string spin = BuildBundleFile("spin", TargetPath("install_loop"), "spin", dir);
   REQUIRE(RunCtl({"--socket", socket, "install", spin}, dir).exit_code == 0);
   daemon.WaitForLogLine(
       {"installed patch spin", "pid " + std::to_string(target.pid()), "retrying in 200 ms"});
@@ -193,9 +193,9 @@ TEST_CASE("a target survives the watcher's repeated busy tries") {
   TempDir dir;
   RunningDaemon daemon(dir.path() + "/hotpatchd.sock");
   std::string socket = daemon.socket_path();
-  TargetProcess target(TargetPath("engine_loop"), {"1"});
+  TargetProcess target(TargetPath("install_loop"), {"1"});
   target.WaitForLine("ready");
-  std::string spin = BuildBundleFile("spin", TargetPath("engine_loop"), "spin", dir);
+  std::string spin = BuildBundleFile("spin", TargetPath("install_loop"), "spin", dir);
   REQUIRE(RunCtl({"--socket", socket, "install", spin}, dir).exit_code == 0);
   // Two busy tries, the second one later than the first (back-off).
   daemon.WaitForLogLine({"installed patch spin", "retrying in 400 ms"});

@@ -41,12 +41,12 @@ TEST_CASE("with --trusted-keys only bundles signed by a trusted key are applied 
 
   RunningDaemon daemon(dir.path() + "/hotpatchd.sock", {"--trusted-keys", keys});
   std::string socket = daemon.socket_path();
-  TargetProcess target(TargetPath("engine_loop"), {"2"});
+  TargetProcess target(TargetPath("install_loop"), {"2"});
   target.WaitForLine("ready");
   std::string pid = std::to_string(target.pid());
 
   std::string unsigned_path =
-      BuildBundleFile("version2", TargetPath("engine_loop"), "version2", dir);
+      BuildBundleFile("version2", TargetPath("install_loop"), "version2", dir);
   std::vector<uint8_t> plain = ReadFile(unsigned_path);
   std::vector<uint8_t> good = bundle::SignBundle(plain, trusted.secret_key);
   std::string good_path = WriteFile(dir.path() + "/good.hpb", good);
