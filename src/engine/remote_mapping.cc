@@ -125,7 +125,7 @@ RemoteRange CreateNamedMapping(ProcessAttachment& process, const std::string& na
     flags |= MAP_FIXED_NOREPLACE;
   }
 
-  RemoteSyscall syscall(process, tid, FindSyscallInstruction(pid, process.memory()));
+  RemoteSyscall syscall(process, tid, process.syscall_instruction());
   long fd;
   {
     StackScratch name_string(process, tid, name);
@@ -157,7 +157,7 @@ RemoteRange CreateNamedMapping(ProcessAttachment& process, const std::string& na
 
 void RemoveMapping(ProcessAttachment& process, RemoteRange range) {
   pid_t tid = process.threads().front().tid;
-  RemoteSyscall syscall(process, tid, FindSyscallInstruction(process.pid(), process.memory()));
+  RemoteSyscall syscall(process, tid, process.syscall_instruction());
   long result = syscall.Call(SYS_munmap, static_cast<long>(range.begin.value()),
                              static_cast<long>(range.size()));
   if (result != 0) throw Error(ErrorCode::kInternal, SyscallFailure("munmap", result, process.pid()));

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "process/ptrace_request.h"
+#include "process/remote_syscall.h"
 #include "process/scheduling_boost.h"
 #include "process/signal_requeue.h"
 #include "process/thread_status.h"
@@ -488,6 +489,11 @@ void ProcessAttachment::ParkInJobControlStop(TracedThread& thread) {
       std::erase_if(stopped_threads_, [tid](const StoppedThread& t) { return t.tid == tid; });
       break;
   }
+}
+
+RemotePtr ProcessAttachment::syscall_instruction() {
+  if (!syscall_instruction_) syscall_instruction_ = FindSyscallInstruction(pid_, *memory_);
+  return *syscall_instruction_;
 }
 
 void ProcessAttachment::DetachAll() noexcept {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,10 @@ class ProcessAttachment {
   // memory().pid() is that thread's tid).
   RemoteMemory& memory() { return *memory_; }
 
+  // A `syscall` instruction in the target for RemoteSyscall, found once per attachment (libc's
+  // text does not move while we hold the process; the search reads /proc/PID/maps and code).
+  RemotePtr syscall_instruction();
+
   // First PTRACE_INTERRUPT issued -> last PTRACE_CONT issued, of the last stop/resume cycle: the
   // time the target was stopped (`pause_us`).
   std::chrono::nanoseconds last_pause() const { return last_pause_; }
@@ -146,6 +151,7 @@ class ProcessAttachment {
   std::chrono::nanoseconds last_pause_{0};
   std::chrono::nanoseconds last_stop_latency_{0};
   size_t last_boosted_threads_ = 0;
+  std::optional<RemotePtr> syscall_instruction_;
 };
 
 }  // namespace hotpatch
