@@ -241,6 +241,7 @@ ApplyResult ApplyBundle(pid_t pid, std::span<const uint8_t> bundle_bytes, const 
   }
 
   ProcessAttachment process = ProcessAttachment::Seize(pid);
+  process.set_boost_while_stopping(options.scheduling_boost);
   StackWalker walker(pid, process.memory());
   QuiescenceStats stats;
   if (registry && NeedsRecovery(*registry)) {

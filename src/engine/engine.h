@@ -21,6 +21,10 @@ struct ApplyOptions {
   bundle::Placement placement =
       bundle::Placement::kAuto;             // kAuto: the bundle's preference, else smallest
   std::chrono::milliseconds timeout{5000};  // until the safety check must have passed
+  // While stopping, raise threads that have not stopped yet to SCHED_FIFO 1 (their exact
+  // attributes restored before they run on; issue 6). Off for targets whose operators forbid
+  // any change of scheduling, even for microseconds (hotpatchd --no-scheduling-boost).
+  bool scheduling_boost = true;
 };
 
 struct ApplyResult {
@@ -37,6 +41,7 @@ struct RevertOptions {
   std::optional<std::string> patch_id;  // nullopt: the newest patch
   bool all = false;                     // every patch, newest first
   std::chrono::milliseconds timeout{5000};
+  bool scheduling_boost = true;  // as ApplyOptions::scheduling_boost
 };
 
 struct RevertResult {

@@ -65,6 +65,7 @@ RevertResult RevertPatches(pid_t pid, const RevertOptions& options) {
   RevertResult result;
   result.pid = pid;
   ProcessAttachment process = ProcessAttachment::Seize(pid);
+  process.set_boost_while_stopping(options.scheduling_boost);
   StackWalker walker(pid, process.memory());
   for (const auto& p : registry->patches()) walker.AddCodeRangeWithoutCfi(p.code, CfiFreeRule::kFramePointer);
   QuiescenceStats stats;

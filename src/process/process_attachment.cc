@@ -40,10 +40,13 @@ ProcessAttachment::ProcessAttachment(ProcessAttachment&& other) noexcept
       memory_(std::move(other.memory_)),
       threads_(std::move(other.threads_)),
       stopped_(std::exchange(other.stopped_, false)),
+      boost_while_stopping_(other.boost_while_stopping_),
       stopped_threads_(std::move(other.stopped_threads_)),
       stop_began_(other.stop_began_),
       last_pause_(other.last_pause_),
-      last_stop_latency_(other.last_stop_latency_) {
+      last_stop_latency_(other.last_stop_latency_),
+      last_boosted_threads_(other.last_boosted_threads_),
+      syscall_instruction_(other.syscall_instruction_) {
   other.threads_.clear();
 }
 

@@ -62,7 +62,8 @@ class ProcessAttachment {
   void RunFor(std::chrono::microseconds duration);
 
   // While StopAll waits, raise the threads that have not stopped yet to SCHED_FIFO 1 (see
-  // scheduling_boost.h), restoring their exact attributes once all are stopped. Off by default;
+  // scheduling_boost.h), restoring their exact attributes once all are stopped. Off by default (the
+  // engine turns it on unless ApplyOptions::scheduling_boost is false);
   // silently does nothing without CAP_SYS_NICE.
   void set_boost_while_stopping(bool boost) { boost_while_stopping_ = boost; }
 
