@@ -42,15 +42,38 @@ void KeepFunction(DiffSession& session, ObjectPair& pair, const ObjectEntity& en
   for (const elf::Symbol* cold : entity.cold_parts) pending.push_back({&pair, cold->section_index});
 }
 
+// An inline function from a header or a template instance is a weak global in a COMDAT group of
+// every unit that emits it; the target has the one copy the linker kept. When the fix changes
+// it, it changed in each of those units, but one copy replaces the target's: the other units'
+// kept code reaches it by its global name, through the target's (replaced) function.
+bool IsComdatCopyOfKept(const DiffSession& session, const ObjectPair& pair,
+                        const ObjectEntity& entity) {
+  const elf::Section& section = pair.patched->elf.sections()[entity.symbol->section_index];
+  // (A weak function outside a group, __attribute__((weak)) in two units, is one function too.)
+  const bool one_of_copies = (section.flags & SHF_GROUP) != 0 || entity.symbol->binding == STB_WEAK;
+  if (!one_of_copies || entity.symbol->binding == STB_LOCAL) return false;
+  for (const KeptFunction& function : session.kept) {
+    const ObjectEntity& kept = function.pair->patched->entities.at(function.key);
+    if (function.pair != &pair && kept.symbol->name == entity.symbol->name) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void ClosureOfNeededSymbols(DiffSession& session) {
   std::deque<PendingSection> pending;
   for (ObjectPair& pair : session.pairs) {
     for (const auto& [key, change] : pair.function_changes) {
-      if (change == FunctionChange::kChanged) {
-        KeepFunction(session, pair, pair.patched->entities.at(key), true, pending);
+      if (change != FunctionChange::kChanged) continue;
+      const ObjectEntity& entity = pair.patched->entities.at(key);
+      if (IsComdatCopyOfKept(session, pair, entity)) {
+        session.notes.push_back(entity.symbol->name + " (" + pair.patched->name +
+                                "): another copy of a COMDAT or weak function kept from another "
+                                "unit: replaced once");
+        continue;
       }
+      KeepFunction(session, pair, entity, true, pending);
     }
   }
   while (!pending.empty()) {

@@ -48,15 +48,14 @@ FunctionChange ClassifyByteChange(ObjectPair& pair, const ObjectEntity& original
                                   const SectionImage& b) {
   const auto shift = ImmediatesShiftedBy(a.masked_bytes, b.masked_bytes);
   if (!shift) return FunctionChange::kChanged;
-  const auto& orig_functions = DwarfOf(pair.orig_dwarf, *pair.orig).functions;
-  const auto& patched_functions = DwarfOf(pair.patched_dwarf, *pair.patched).functions;
-  const auto before = orig_functions.find(original.symbol->name);
-  const auto after = patched_functions.find(patched.symbol->name);
-  if (before == orig_functions.end() || after == patched_functions.end()) {
+  const auto* before = DwarfOf(pair.orig_dwarf, *pair.orig).FindFunction(original.symbol->name);
+  const auto* after = DwarfOf(pair.patched_dwarf, *pair.patched).FindFunction(patched.symbol->name);
+  // An overloaded key's decl_line may be another overload's.
+  if (before == nullptr || after == nullptr || before->overloaded || after->overloaded) {
     return FunctionChange::kChanged;
   }
-  const int64_t moved = static_cast<int64_t>(after->second.decl_line) -
-                        static_cast<int64_t>(before->second.decl_line);
+  const int64_t moved =
+      static_cast<int64_t>(after->decl_line) - static_cast<int64_t>(before->decl_line);
   return moved == *shift ? FunctionChange::kLineNumbersOnly : FunctionChange::kChanged;
 }
 

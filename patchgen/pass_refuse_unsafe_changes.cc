@@ -4,8 +4,11 @@
 //   in code instead.)
 // - A new thread-local: TLS blocks of running threads cannot grow.
 // - A changed layout (size, member offsets) of a struct, union or class the changed functions
-//   use: the process holds instances laid out the old way, which the new code would misread.
+//   use, directly or through a variable: the process holds instances laid out the old way,
+//   which the new code would misread.
 #include <elf.h>
+
+#include <set>
 
 #include "base/error.h"
 #include "base/hex.h"
@@ -107,40 +110,72 @@ std::string DescribeLayoutChange(const elf::DwarfTypeLayout& before,
   return "layout";
 }
 
-const elf::DwarfFunction* FindDwarfFunction(const elf::DwarfSummary& summary,
-                                            const std::string& symbol_name) {
-  auto found = summary.functions.find(symbol_name);
-  if (found == summary.functions.end()) {
-    // An IPA clone (foo.constprop.0) is described by its source function's DIE.
-    found = summary.functions.find(symbol_name.substr(0, symbol_name.find('.')));
+// The names of the variables a function's code refers to: globals by their symbols (defined
+// here or not), statics through the section symbol or label the assembler put in their place.
+std::set<std::string> VariablesReferenced(const ObjectFile& object, const ObjectEntity& function) {
+  std::set<std::string> names;
+  std::vector<const elf::Symbol*> parts = {function.symbol};
+  parts.insert(parts.end(), function.cold_parts.begin(), function.cold_parts.end());
+  for (const elf::Symbol* part : parts) {
+    for (const elf::Relocation& relocation : SectionRelocations(object.elf, part->section_index)) {
+      if (relocation.symbol_index >= object.elf.symbols().size()) continue;
+      const elf::Symbol& symbol = object.elf.symbols()[relocation.symbol_index];
+      if (symbol.section_index == SHN_UNDEF || symbol.type == STT_OBJECT ||
+          symbol.type == STT_TLS) {
+        names.insert(symbol.name);  // an undefined function is simply not a DWARF variable
+        continue;
+      }
+      const auto owner = object.section_owner.find(symbol.section_index);
+      if (owner != object.section_owner.end() && owner->second.second->type != STT_FUNC) {
+        names.insert(owner->second.second->name);
+      }
+    }
   }
-  return found == summary.functions.end() ? nullptr : &found->second;
+  return names;
 }
 
+void RefuseChangedTypes(const ObjectPair& pair, const std::set<std::string>& used_types,
+                        const std::string& user) {
+  for (const std::string& type : used_types) {
+    // Every function and variable of the original unit that reached the type recorded its old
+    // layout.
+    const auto old_found = pair.orig_dwarf->types.find(type);
+    if (old_found == pair.orig_dwarf->types.end()) continue;  // a type the fix introduces
+    const auto& old_layout = old_found->second;
+    const auto& new_layout = pair.patched_dwarf->types.at(type);
+    if (old_layout == new_layout) continue;
+    throw Error(ErrorCode::kUnsupported,
+                pair.patched->path + ": " + type + ", used by " + user + ", changed layout (" +
+                    DescribeLayoutChange(old_layout, new_layout) +
+                    "): the running process holds instances laid out the old way");
+  }
+}
+
+// Types reach a kept function through its return type, parameters and locals (its DWARF
+// subprogram), and through the variables its code refers to (a global's DWARF type): a struct
+// used only through `extern struct settings settings` is as much in use as a parameter's.
 void RefuseChangedLayouts(DiffSession& session) {
   for (const KeptFunction& function : session.kept) {
     ObjectPair& pair = *function.pair;
     if (pair.orig == nullptr) continue;
     if (!pair.orig_dwarf) pair.orig_dwarf = elf::ReadDwarfSummary(pair.orig->path);
     if (!pair.patched_dwarf) pair.patched_dwarf = elf::ReadDwarfSummary(pair.patched->path);
-    const std::string& name = pair.patched->entities.at(function.key).symbol->name;
+    const ObjectEntity& entity = pair.patched->entities.at(function.key);
+    const std::string& name = entity.symbol->name;
     if (!pair.orig_dwarf->has_debug_info || !pair.patched_dwarf->has_debug_info) {
       session.notes.push_back(name + ": no DWARF (-g) in the objects: type layouts not checked");
       continue;
     }
-    const auto* after = FindDwarfFunction(*pair.patched_dwarf, name);
-    if (after == nullptr) continue;
-    for (const std::string& type : after->used_types) {
-      // Any function of the original unit that reached the type recorded its old layout.
-      const auto old_found = pair.orig_dwarf->types.find(type);
-      if (old_found == pair.orig_dwarf->types.end()) continue;  // a type the fix introduces
-      const auto& old_layout = old_found->second;
-      const auto& new_layout = pair.patched_dwarf->types.at(type);
-      if (old_layout == new_layout) continue;
-      throw Error(ErrorCode::kUnsupported,
-                  pair.patched->path + ": " + type + ", used by " + name + ", changed layout (" +
-                      DescribeLayoutChange(old_layout, new_layout) +
-                      "): the running process holds instances laid out the old way");
+    if (const auto* described = pair.patched_dwarf->FindFunction(name)) {
+      RefuseChangedTypes(pair, described->used_types, name);
+    } else {
+      session.notes.push_back(name + ": not described in " + pair.patched->name +
+                              "'s DWARF: the types of its parameters and locals not checked");
+    }
+    for (const std::string& variable : VariablesReferenced(*pair.patched, entity)) {
+      const auto* described = pair.patched_dwarf->FindVariable(variable);
+      if (described == nullptr) continue;
+      RefuseChangedTypes(pair, described->used_types, name + " through " + variable);
     }
   }
 }

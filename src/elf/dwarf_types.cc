@@ -1,9 +1,12 @@
 #include "elf/dwarf_types.h"
 
+#include <cxxabi.h>
 #include <dwarf.h>
 #include <fcntl.h>
 #include <libdwarf.h>
 
+#include <cstdlib>
+#include <memory>
 #include <optional>
 
 #include "base/error.h"
@@ -57,7 +60,7 @@ class SummaryReader {
       Check(status, error, "compile unit header");
       Dwarf_Die cu = nullptr;
       if (dwarf_siblingof_b(dbg_, nullptr, true, &cu, &error) != DW_DLV_OK) continue;
-      WalkChildren(cu);
+      ReadUnit(cu);
     }
     return std::move(summary_);
   }
@@ -123,19 +126,6 @@ class SummaryReader {
     return target;
   }
 
-  // C++ out-of-line definitions carry DW_AT_specification and no name, and concrete instances of
-  // inline functions carry DW_AT_abstract_origin: the name is on the DIE they point at.
-  std::optional<std::string> FunctionName(Dwarf_Die die, int depth = 0) const {
-    if (auto linkage = StringAttribute(die, DW_AT_linkage_name)) return linkage;
-    if (auto linkage = StringAttribute(die, DW_AT_MIPS_linkage_name)) return linkage;
-    if (auto name = StringAttribute(die, DW_AT_name)) return name;
-    if (depth > 4) return std::nullopt;
-    for (Dwarf_Half via : {DW_AT_specification, DW_AT_abstract_origin}) {
-      if (auto origin = Referenced(die, via)) return FunctionName(*origin, depth + 1);
-    }
-    return std::nullopt;
-  }
-
   std::vector<Dwarf_Die> Children(Dwarf_Die parent) const {
     std::vector<Dwarf_Die> children;
     Dwarf_Die child = nullptr;
@@ -150,29 +140,100 @@ class SummaryReader {
     return children;
   }
 
-  // Namespaces and classes nest functions in C++; everything else at CU level is scanned once.
-  void WalkChildren(Dwarf_Die parent) {
+  // Namespaces and classes nest functions and variables in C++. Every DIE met records the scope
+  // it lies in, so that a definition outside its class or namespace (DW_AT_specification) is
+  // named after its declaration's scope; definitions are read once the whole unit is walked.
+  void WalkChildren(Dwarf_Die parent, const std::string& scope) {
     for (Dwarf_Die die : Children(parent)) {
+      scope_of_[Offset(die)] = scope;
       const Dwarf_Half tag = Tag(die);
       if (tag == DW_TAG_subprogram) {
-        ReadFunction(die);
-      } else if (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
-                 tag == DW_TAG_structure_type) {
-        WalkChildren(die);
+        if (!UnsignedAttribute(die, DW_AT_declaration)) functions_in_unit_.push_back(die);
+      } else if (tag == DW_TAG_variable) {
+        variables_in_unit_.push_back(die);  // extern declarations too: their type is the one used
+      } else if (tag == DW_TAG_namespace) {
+        const std::string name = StringAttribute(die, DW_AT_name).value_or("(anonymous namespace)");
+        WalkChildren(die, scope + name + "::");
+      } else if (AggregateKeyword(tag) != nullptr) {
+        if (auto name = StringAttribute(die, DW_AT_name)) WalkChildren(die, scope + *name + "::");
       }
     }
   }
 
+  void ReadUnit(Dwarf_Die cu) {
+    functions_in_unit_.clear();
+    variables_in_unit_.clear();
+    WalkChildren(cu, "");
+    for (Dwarf_Die die : functions_in_unit_) ReadFunction(die);
+    for (Dwarf_Die die : variables_in_unit_) ReadVariable(die);
+  }
+
+  bool HasCode(Dwarf_Die die) const {
+    return Attribute(die, DW_AT_low_pc).has_value() || Attribute(die, DW_AT_ranges).has_value();
+  }
+
   void ReadFunction(Dwarf_Die die) {
-    if (UnsignedAttribute(die, DW_AT_declaration)) return;  // a declaration, not code
-    const auto name = FunctionName(die);
+    const auto name = EntityName(die);
     if (!name) return;
+    const bool known = summary_.functions.count(*name) != 0;
     DwarfFunction& function = summary_.functions[*name];
     function.name = *name;
+    // An abstract instance (DW_AT_inline) and its concrete out-of-line copy share a name; two
+    // copies with code are two functions.
+    if (HasCode(die)) {
+      if (known && function_has_code_.count(*name)) function.overloaded = true;
+      function_has_code_.insert(*name);
+    }
     visiting_.clear();  // per function: each must list every type it reaches
-    if (const auto line = DeclLine(die)) function.decl_line = *line;
-    if (auto type = Referenced(die, DW_AT_type)) CollectType(*type, function, "");
+    if (const auto line = DeclLine(die)) {
+      if (function.decl_line == 0 || HasCode(die)) function.decl_line = *line;
+    }
+    if (auto type = Referenced(die, DW_AT_type)) CollectType(*type, function.used_types, "");
     CollectScope(die, function);
+  }
+
+  void ReadVariable(Dwarf_Die die) {
+    const auto name = EntityName(die);
+    if (!name) return;
+    DwarfVariable& variable = summary_.variables[*name];
+    variable.name = *name;
+    visiting_.clear();
+    auto type = Referenced(die, DW_AT_type);
+    if (!type) {
+      if (auto declaration = Referenced(die, DW_AT_specification)) {
+        type = Referenced(*declaration, DW_AT_type);
+      }
+    }
+    if (type) CollectType(*type, variable.used_types, "");
+  }
+
+  // The key of a function or variable (dwarf_types.h): the linkage name, else the source name
+  // qualified by the scope of the DIE that carries it.
+  std::optional<std::string> EntityName(Dwarf_Die die) const {
+    if (auto linkage = LinkageName(die)) return linkage;
+    return QualifiedName(die);
+  }
+
+  std::optional<std::string> LinkageName(Dwarf_Die die, int depth = 0) const {
+    if (auto linkage = StringAttribute(die, DW_AT_linkage_name)) return linkage;
+    if (auto linkage = StringAttribute(die, DW_AT_MIPS_linkage_name)) return linkage;
+    if (depth > 4) return std::nullopt;
+    for (Dwarf_Half via : {DW_AT_specification, DW_AT_abstract_origin}) {
+      if (auto origin = Referenced(die, via)) return LinkageName(*origin, depth + 1);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> QualifiedName(Dwarf_Die die, int depth = 0) const {
+    if (auto name = StringAttribute(die, DW_AT_name)) {
+      const auto scope = scope_of_.find(Offset(die));
+      return (scope == scope_of_.end() ? std::string() : scope->second) + *name;
+    }
+    if (depth > 4) return std::nullopt;
+    for (Dwarf_Half via : {DW_AT_specification, DW_AT_abstract_origin}) {
+      if (auto origin = Referenced(die, via)) return QualifiedName(*origin, depth + 1);
+    }
+    return std::nullopt;
   }
 
   std::optional<uint64_t> DeclLine(Dwarf_Die die, int depth = 0) const {
@@ -195,7 +256,7 @@ class SummaryReader {
             type = Referenced(*origin, DW_AT_type);
           }
         }
-        if (type) CollectType(*type, function, "");
+        if (type) CollectType(*type, function.used_types, "");
       } else if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
         CollectScope(die, function);
       }
@@ -217,22 +278,24 @@ class SummaryReader {
 
   // Follows typedefs, qualifiers, pointers and arrays down to aggregates and records their
   // layouts. `typedef_name` names an anonymous struct after the typedef that introduced it.
-  void CollectType(Dwarf_Die type, DwarfFunction& function, const std::string& typedef_name,
-                   int depth = 0) {
+  void CollectType(Dwarf_Die type, std::set<std::string>& used_types,
+                   const std::string& typedef_name, int depth = 0) {
     if (depth > 64) return;
     const Dwarf_Half tag = Tag(type);
     const char* keyword = AggregateKeyword(tag);
     if (keyword == nullptr) {
       const std::string name =
           tag == DW_TAG_typedef ? StringAttribute(type, DW_AT_name).value_or("") : typedef_name;
-      if (auto next = Referenced(type, DW_AT_type)) CollectType(*next, function, name, depth + 1);
+      if (auto next = Referenced(type, DW_AT_type)) {
+        CollectType(*next, used_types, name, depth + 1);
+      }
       return;
     }
     if (UnsignedAttribute(type, DW_AT_declaration)) return;  // incomplete here
     std::string tag_name = StringAttribute(type, DW_AT_name).value_or(typedef_name);
     if (tag_name.empty()) tag_name = "<anonymous>";
     const std::string key = std::string(keyword) + " " + tag_name;
-    function.used_types.insert(key);
+    used_types.insert(key);
     if (!visiting_.insert(Offset(type)).second) return;
     DwarfTypeLayout layout;
     layout.name = key;
@@ -254,7 +317,9 @@ class SummaryReader {
       layout.members.push_back(std::move(out));
     }
     summary_.types[key] = std::move(layout);
-    for (Dwarf_Die member_type : member_types) CollectType(member_type, function, "", depth + 1);
+    for (Dwarf_Die member_type : member_types) {
+      CollectType(member_type, used_types, "", depth + 1);
+    }
   }
 
   uint64_t ByteSize(Dwarf_Die type, int depth = 0) const {
@@ -271,9 +336,78 @@ class SummaryReader {
   const DwarfHandle& dwarf_;
   Dwarf_Debug dbg_;
   DwarfSummary summary_;
-  std::set<Dwarf_Off> visiting_;  // aggregates already walked for the current function
+  std::set<Dwarf_Off> visiting_;               // aggregates already walked for the current function
+  std::map<Dwarf_Off, std::string> scope_of_;  // "ns::Class::" for the DIEs of this file
+  std::vector<Dwarf_Die> functions_in_unit_, variables_in_unit_;
+  std::set<std::string> function_has_code_;
 };
 
+// "int (anonymous namespace)::Scale<3>(int) const" -> "(anonymous namespace)::Scale<3>": the
+// parameter list, qualifiers after it and a template's return type go; what is left is how
+// DWARF names the function in its scopes. Empty when the text is not of that shape.
+std::string WithoutSignature(const std::string& demangled) {
+  std::string text = demangled;
+  for (bool stripped = true; stripped;) {
+    stripped = false;
+    for (const std::string qualifier : {" const", " volatile", " &&", " &"}) {
+      if (text.ends_with(qualifier)) {
+        text.resize(text.size() - qualifier.size());
+        stripped = true;
+      }
+    }
+  }
+  // A variable ("(anonymous namespace)::limit") has no parameter list to strip.
+  if (text.empty() || text.back() != ')') return demangled;
+  int depth = 0;
+  size_t open = std::string::npos;
+  for (size_t i = text.size(); i-- > 0;) {
+    if (text[i] == ')') ++depth;
+    if (text[i] == '(' && --depth == 0) {
+      open = i;
+      break;
+    }
+  }
+  if (open == std::string::npos || open == 0) return "";
+  std::string name = text.substr(0, open);
+  // A return type is separated from the name by a space outside <>, () and [].
+  depth = 0;
+  for (size_t i = name.size(); i-- > 0;) {
+    const char c = name[i];
+    if (c == '>' || c == ')' || c == ']') ++depth;
+    if (c == '<' || c == '(' || c == '[') --depth;
+    if (c == ' ' && depth == 0) return name.substr(i + 1);
+  }
+  return name;
+}
+
+std::string Demangled(const std::string& symbol_name) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> text(
+      abi::__cxa_demangle(symbol_name.c_str(), nullptr, nullptr, &status), &std::free);
+  return status == 0 && text ? std::string(text.get()) : std::string();
+}
+
+// The keys a symbol may be found under, most precise first (dwarf_types.h).
+std::vector<std::string> CandidateKeys(const std::string& symbol_name) {
+  std::vector<std::string> keys = {symbol_name};
+  // Mangled names have no dots: what follows one is the compiler's (.constprop.0, .1, .cold).
+  const std::string base = symbol_name.substr(0, symbol_name.find('.'));
+  if (base != symbol_name && !base.empty()) keys.push_back(base);
+  if (base.starts_with("_Z")) {
+    const std::string source = WithoutSignature(Demangled(base));
+    if (!source.empty()) keys.push_back(source);
+  }
+  return keys;
+}
+
+template <typename Map>
+const typename Map::mapped_type* FindByKeys(const Map& map, const std::string& symbol_name) {
+  for (const std::string& key : CandidateKeys(symbol_name)) {
+    const auto found = map.find(key);
+    if (found != map.end()) return &found->second;
+  }
+  return nullptr;
+}
 }  // namespace
 
 DwarfSummary ReadDwarfSummary(const std::string& path) {
@@ -282,6 +416,14 @@ DwarfSummary ReadDwarfSummary(const std::string& path) {
   DwarfHandle dwarf(fd.get(), path);
   if (!dwarf.has_debug_info()) return {};
   return SummaryReader(dwarf).Read();
+}
+
+const DwarfFunction* DwarfSummary::FindFunction(const std::string& symbol_name) const {
+  return FindByKeys(functions, symbol_name);
+}
+
+const DwarfVariable* DwarfSummary::FindVariable(const std::string& symbol_name) const {
+  return FindByKeys(variables, symbol_name);
 }
 
 }  // namespace hotpatch::elf

@@ -1,8 +1,10 @@
 // What the patch generator needs from DWARF (libdwarf 20210528, the old API Debian 12 ships):
 // for each function, the line it is declared on and the struct/union/class types it can touch
-// through its return type, parameters and local variables; for each such type, its byte size and
-// member offsets. Comparing the layouts between the original and the patched object is how the
-// generator refuses a fix that changes a type the running code already has instances of.
+// through its return type, parameters and local variables; for each variable of file or
+// namespace scope (definitions and extern declarations), the types it can touch; for each such
+// type, its byte size and member offsets. Comparing the layouts between the original and the
+// patched object is how the generator refuses a fix that changes a type the running code already
+// has instances of.
 #pragma once
 
 #include <cstdint>
@@ -27,16 +29,35 @@ struct DwarfTypeLayout {
   bool operator==(const DwarfTypeLayout&) const = default;
 };
 
+// Functions and variables are keyed by their linkage (mangled) name when DWARF has one, else by
+// their source name qualified by namespaces and classes: GCC gives no DW_AT_linkage_name to
+// C functions, C++ functions of internal linkage (static, anonymous namespace) and most globals,
+// so "(anonymous namespace)::Triple" is what _ZN12_GLOBAL__N_16TripleEi is found under.
 struct DwarfFunction {
-  std::string name;        // the linkage (mangled) name when there is one: the symbol's name
+  std::string name;
   uint64_t decl_line = 0;  // 0 if absent
+  // More than one function with code has this key (overloads of internal linkage): used_types
+  // holds all of theirs, and decl_line belongs to one of them.
+  bool overloaded = false;
+  std::set<std::string> used_types;  // keys of DwarfSummary::types
+};
+
+struct DwarfVariable {
+  std::string name;
   std::set<std::string> used_types;  // keys of DwarfSummary::types
 };
 
 struct DwarfSummary {
   bool has_debug_info = false;
-  std::map<std::string, DwarfFunction> functions;  // by symbol name
+  std::map<std::string, DwarfFunction> functions;  // see above for the keys
+  std::map<std::string, DwarfVariable> variables;  // file and namespace scope
   std::map<std::string, DwarfTypeLayout> types;    // by DwarfTypeLayout::name
+
+  // The function or variable an object's symbol names: by the symbol name itself, without a
+  // compiler suffix (foo.constprop.0, count.1), or by the demangled name without parameters
+  // and return type. Null when DWARF does not describe it.
+  const DwarfFunction* FindFunction(const std::string& symbol_name) const;
+  const DwarfVariable* FindVariable(const std::string& symbol_name) const;
 };
 
 // Reads the .debug_info of an ELF file (a relocatable object: libdwarf applies its .rela.debug_*
