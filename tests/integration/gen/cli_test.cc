@@ -78,6 +78,48 @@ TEST_CASE("diff takes a stripped target's symbols from --debug-file") {
   CHECK_THAT(output, Catch::Matchers::Contains("replace compute"));
 }
 
+TEST_CASE("diff finds a stripped target's debug file under /usr/lib/debug/.build-id") {
+  Workspace work;
+  std::string output;
+  REQUIRE(RunShell("cd " + work.path + " && cc -pie orig/case.o orig/harness.o -o program && " +
+                       "objcopy --only-keep-debug program program.debug && strip program",
+                   output) == 0);
+  // gdb's layout, as Debian's -dbgsym packages install it: .build-id/xx/rest-of-id.debug. The
+  // build-id hashes the workspace's paths too, so no other file has this name.
+  REQUIRE(RunShell("readelf -n " + work.path + "/program | sed -n 's/.*Build ID: //p'", output) ==
+          0);
+  const std::string id = output.substr(0, output.find('\n'));
+  REQUIRE(id.size() == 40);
+  const fs::path directory = "/usr/lib/debug/.build-id/" + id.substr(0, 2);
+  const fs::path installed = directory / (id.substr(2) + ".debug");
+  std::error_code error;
+  const bool created_directory = fs::create_directories(directory, error);
+  if (error || !fs::copy_file(work.path + "/program.debug", installed, error)) {
+    WARN("cannot install " << installed << " (" << error.message() << "): not run");
+    return;
+  }
+  const int status = work.Diff(work.path + "/program", "", output);
+  fs::remove(installed, error);
+  if (created_directory) fs::remove(directory, error);
+  INFO(output);
+  CHECK(status == 0);
+  CHECK_THAT(output, Catch::Matchers::Contains("replace compute"));
+}
+
+TEST_CASE("diff refuses a debug file of another build") {
+  Workspace work;
+  std::string output;
+  REQUIRE(RunShell("cd " + work.path + " && cc -pie orig/case.o orig/harness.o -o program && " +
+                       "cc -pie patched/case.o patched/harness.o -o other && " +
+                       "objcopy --only-keep-debug other other.debug && strip program",
+                   output) == 0);
+  const int status =
+      work.Diff(work.path + "/program", "--debug-file " + work.path + "/other.debug", output);
+  INFO(output);
+  CHECK(status == 4);
+  CHECK_THAT(output, Catch::Matchers::Contains("build-id"));
+}
+
 TEST_CASE("keygen and sign: the signature verifies with the written public key") {
   Workspace work;
   std::string output;

@@ -1,0 +1,3 @@
+#include "scale.h"
+
+int OtherScaled(int x) { return Scale(x); }
