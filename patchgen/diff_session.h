@@ -42,6 +42,8 @@ struct ObjectFile {
   std::string path;
   elf::ElfFile elf;
   std::string source_file;  // its STT_FILE: what the target's locals from it carry
+  std::string unit_name;    // its DWARF compile unit's name, for two files of one base name
+  LocalOrigin origin() const { return {source_file, unit_name}; }
   // Filled by CorrelateSections:
   std::map<std::string, ObjectEntity> entities;                                  // by key
   std::map<uint32_t, std::pair<std::string, const elf::Symbol*>> section_owner;  // -> key, symbol

@@ -142,7 +142,7 @@ class BundleEmitter {
   uint32_t OriginalSymbol(const ObjectPair& pair, const ObjectEntity& original) {
     const bool local = original.symbol->binding == STB_LOCAL;
     const elf::Symbol* definition =
-        session_.target->FindDefinition(original.symbol->name, local, pair.orig->source_file);
+        session_.target->FindDefinition(original.symbol->name, local, pair.orig->origin());
     if (definition == nullptr) {
       throw Error(ErrorCode::kMismatch,
                   session_.target->path() + " has no " + (local ? "local " : "") + "symbol " +
@@ -156,7 +156,7 @@ class BundleEmitter {
     // A global a patched object defines anew (another object's function or variable).
     const auto bundled = global_definition_.find(symbol.name);
     if (bundled != global_definition_.end()) return bundled->second;
-    if (const elf::Symbol* definition = session_.target->FindDefinition(symbol.name, false, "")) {
+    if (const elf::Symbol* definition = session_.target->FindDefinition(symbol.name, false)) {
       return TargetSymbol(*definition);
     }
     const auto known = external_.find(symbol.name);

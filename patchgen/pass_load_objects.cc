@@ -25,8 +25,9 @@ std::unique_ptr<ObjectFile> OpenObject(const std::string& path, const std::strin
     throw Error(ErrorCode::kBadRequest, path + ": not an x86-64 relocatable object (.o)");
   }
   std::string source_file = SourceFileOf(file);
-  return std::unique_ptr<ObjectFile>(
-      new ObjectFile{name, path, std::move(file), std::move(source_file), {}, {}});
+  std::string unit_name = elf::ReadDwarfUnitName(path);
+  return std::unique_ptr<ObjectFile>(new ObjectFile{
+      name, path, std::move(file), std::move(source_file), std::move(unit_name), {}, {}});
 }
 
 // A root is an object file (known by its file name) or a directory searched recursively for

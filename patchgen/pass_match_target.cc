@@ -60,7 +60,7 @@ void MatchTarget(DiffSession& session) {
     const ObjectEntity& original = orig.entities.at(function.key);
     const bool local = original.symbol->binding == STB_LOCAL;
     const elf::Symbol* in_target =
-        session.target->FindDefinition(original.symbol->name, local, orig.source_file);
+        session.target->FindDefinition(original.symbol->name, local, orig.origin());
     if (in_target == nullptr) {
       session.notes.push_back(original.symbol->name +
                               ": not in the target (inlined everywhere or "

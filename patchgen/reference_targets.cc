@@ -152,7 +152,7 @@ ReferenceTarget ClassifyReference(const DiffSession& session, const ObjectPair& 
     const elf::Symbol& original_symbol = *original->second.symbol;
     const bool local = original_symbol.binding == STB_LOCAL;
     // An original the linker dropped (or one the target does not have): carry the copy.
-    if (session.target->FindDefinition(original_symbol.name, local, pair.orig->source_file) ==
+    if (session.target->FindDefinition(original_symbol.name, local, pair.orig->origin()) ==
         nullptr) {
       return target;
     }

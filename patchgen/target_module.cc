@@ -52,8 +52,25 @@ TargetModule::TargetModule(const std::string& binary_path,
   }
 }
 
+std::vector<const elf::Symbol*> TargetModule::InUnit(const std::vector<const elf::Symbol*>& symbols,
+                                                     const std::string& unit_name) const {
+  if (!unit_ranges_) unit_ranges_ = elf::ReadDwarfUnitRanges(symbols_file().path());
+  std::vector<const elf::Symbol*> inside;
+  for (const elf::Symbol* symbol : symbols) {
+    for (const elf::DwarfUnitRange& range : *unit_ranges_) {
+      if (range.unit_name == unit_name && symbol->value >= range.start &&
+          symbol->value < range.end) {
+        inside.push_back(symbol);
+        break;
+      }
+    }
+  }
+  return inside;
+}
+
 const elf::Symbol* TargetModule::FindDefinition(const std::string& name, bool local,
-                                                const std::string& source_file) const {
+                                                const LocalOrigin& origin) const {
+  const std::string& source_file = origin.source_file;
   std::vector<const elf::Symbol*> candidates;
   for (const elf::Symbol* symbol : symbols_file().FindSymbols(name)) {
     if (!IsDefinition(*symbol) || symbol->dynamic) continue;
@@ -69,15 +86,21 @@ const elf::Symbol* TargetModule::FindDefinition(const std::string& name, bool lo
     matching.push_back(symbol);
   }
   if (matching.empty()) return nullptr;
+  // Two source files of one base name in two directories: their compile units' names differ.
+  if (matching.size() > 1 && local && !origin.unit_name.empty()) {
+    const auto inside = InUnit(matching, origin.unit_name);
+    if (inside.size() == 1) return inside.front();
+  }
   if (matching.size() == 1) return matching.front();
   std::string list;
   for (const elf::Symbol* symbol : matching) {
     list += "\n  " + Hex(symbol->value) + " " + symbol->name + " (" +
             (symbol->source_file.empty() ? std::string("global") : symbol->source_file) + ")";
   }
-  throw Error(ErrorCode::kMismatch, path() + ": symbol " + name + " from " +
-                                        (source_file.empty() ? "?" : source_file) +
-                                        " is ambiguous:" + list);
+  throw Error(ErrorCode::kMismatch,
+              path() + ": symbol " + name + " from " + (source_file.empty() ? "?" : source_file) +
+                  (origin.unit_name.empty() ? "" : " (" + origin.unit_name + ")") +
+                  " is ambiguous (no DWARF .debug_aranges tells the files apart):" + list);
 }
 
 }  // namespace hotpatch::patchgen

@@ -7,9 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "elf/dwarf_types.h"
 #include "elf/elf_file.h"
 
 namespace hotpatch::patchgen {
+
+// Where an object's local symbols come from: its STT_FILE name (a base name, "util.c") and its
+// DWARF compile unit's name ("net/util.c", empty without DWARF).
+struct LocalOrigin {
+  std::string source_file;
+  std::string unit_name;
+};
 
 class TargetModule {
  public:
@@ -21,15 +29,20 @@ class TargetModule {
   const elf::ElfFile& symbols_file() const { return debug_ ? *debug_ : binary_; }
   const std::string& path() const { return binary_.path(); }
 
-  // The definition code in the target binds `name` to: the global one, or the local one from
-  // `source_file` when `local`. Null when there is none; throws Error(kMismatch) listing the
-  // candidates when the name is ambiguous.
+  // The definition code in the target binds `name` to: the global one, or when `local` the
+  // local one from `origin` (its STT_FILE name; when two files share that name, the one whose
+  // address lies in origin.unit_name's compile unit). Null when there is none; throws
+  // Error(kMismatch) listing the candidates when the name is ambiguous.
   const elf::Symbol* FindDefinition(const std::string& name, bool local,
-                                    const std::string& source_file) const;
+                                    const LocalOrigin& origin = {}) const;
 
  private:
+  std::vector<const elf::Symbol*> InUnit(const std::vector<const elf::Symbol*>& symbols,
+                                         const std::string& unit_name) const;
+
   elf::ElfFile binary_;
   std::optional<elf::ElfFile> debug_;
+  mutable std::optional<std::vector<elf::DwarfUnitRange>> unit_ranges_;  // read when needed
 };
 
 }  // namespace hotpatch::patchgen

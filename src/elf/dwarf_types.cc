@@ -408,7 +408,72 @@ const typename Map::mapped_type* FindByKeys(const Map& map, const std::string& s
   }
   return nullptr;
 }
+std::string UnitName(Dwarf_Die cu) {
+  Dwarf_Attribute attribute = nullptr;
+  Dwarf_Error error = nullptr;
+  if (dwarf_attr(cu, DW_AT_name, &attribute, &error) != DW_DLV_OK) return "";
+  char* text = nullptr;
+  if (dwarf_formstring(attribute, &text, &error) != DW_DLV_OK) return "";
+  return text;
+}
+
 }  // namespace
+
+std::vector<DwarfUnitRange> ReadDwarfUnitRanges(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw ErrnoError("open " + path);
+  DwarfHandle dwarf(fd.get(), path);
+  std::vector<DwarfUnitRange> ranges;
+  if (!dwarf.has_debug_info()) return ranges;
+  Dwarf_Arange* aranges = nullptr;
+  Dwarf_Signed count = 0;
+  Dwarf_Error error = nullptr;
+  const int status = dwarf_get_aranges(dwarf.get(), &aranges, &count, &error);
+  if (status == DW_DLV_ERROR) {
+    throw Error(ErrorCode::kBadRequest,
+                path + ": DWARF .debug_aranges: " + std::string(dwarf_errmsg(error)));
+  }
+  if (status != DW_DLV_OK) return ranges;
+  std::map<Dwarf_Off, std::string> unit_names;  // by CU DIE offset
+  for (Dwarf_Signed i = 0; i < count; ++i) {
+    Dwarf_Unsigned segment = 0, segment_size = 0, length = 0;
+    Dwarf_Addr start = 0;
+    Dwarf_Off cu_offset = 0;
+    if (dwarf_get_arange_info_b(aranges[i], &segment, &segment_size, &start, &length, &cu_offset,
+                                &error) != DW_DLV_OK ||
+        length == 0) {
+      continue;
+    }
+    auto name = unit_names.find(cu_offset);
+    if (name == unit_names.end()) {
+      Dwarf_Die cu = nullptr;
+      std::string unit;
+      if (dwarf_offdie_b(dwarf.get(), cu_offset, true, &cu, &error) == DW_DLV_OK) {
+        unit = UnitName(cu);
+      }
+      name = unit_names.emplace(cu_offset, unit).first;
+    }
+    ranges.push_back({start, start + length, name->second});
+  }
+  return ranges;
+}
+
+std::string ReadDwarfUnitName(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw ErrnoError("open " + path);
+  DwarfHandle dwarf(fd.get(), path);
+  if (!dwarf.has_debug_info()) return "";
+  Dwarf_Unsigned next_cu = 0;
+  Dwarf_Half cu_type = 0;
+  Dwarf_Error error = nullptr;
+  if (dwarf_next_cu_header_d(dwarf.get(), true, nullptr, nullptr, nullptr, nullptr, nullptr,
+                             nullptr, nullptr, nullptr, &next_cu, &cu_type, &error) != DW_DLV_OK) {
+    return "";
+  }
+  Dwarf_Die cu = nullptr;
+  if (dwarf_siblingof_b(dwarf.get(), nullptr, true, &cu, &error) != DW_DLV_OK) return "";
+  return UnitName(cu);
+}
 
 DwarfSummary ReadDwarfSummary(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));

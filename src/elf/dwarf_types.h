@@ -60,6 +60,21 @@ struct DwarfSummary {
   const DwarfVariable* FindVariable(const std::string& symbol_name) const;
 };
 
+// A range of addresses of a linked file and the compile unit whose code lies there, known by its
+// DW_AT_name: the source path as the compiler was given it ("src/net/util.c"), which tells apart
+// two files the STT_FILE symbols both call "util.c".
+struct DwarfUnitRange {
+  uint64_t start = 0;
+  uint64_t end = 0;  // exclusive
+  std::string unit_name;
+};
+
+// The ranges of .debug_aranges (GCC writes it; without it, or without DWARF, the list is empty).
+std::vector<DwarfUnitRange> ReadDwarfUnitRanges(const std::string& path);
+
+// The DW_AT_name of the first compile unit of an object; empty without DWARF.
+std::string ReadDwarfUnitName(const std::string& path);
+
 // Reads the .debug_info of an ELF file (a relocatable object: libdwarf applies its .rela.debug_*
 // sections). A file without DWARF gives has_debug_info = false. Throws Error(kBadRequest) naming
 // the file when libdwarf rejects it.

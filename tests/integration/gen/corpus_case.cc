@@ -68,16 +68,17 @@ std::string BuildCase(const std::string& dir, const std::string& extra_flags, bo
   std::string script = "cd " + dir + " || exit 1; pids=; ";
   std::vector<std::string> program_objects, library_objects;
   bool cplusplus = false;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const fs::path source = entry.path();
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    // Relative paths, as a build system passes them: DWARF names the unit after them.
+    const fs::path source = fs::relative(entry.path(), dir);
     const std::string extension = source.extension().string();
     if (extension != ".c" && extension != ".cc") continue;
     const bool library = source.filename().string().starts_with("lib");
-    const std::string object = source.stem().string() + ".o";
+    const std::string object = fs::path(source).replace_extension(".o").string();
     cplusplus = cplusplus || extension == ".cc";
     const std::string compiler = extension == ".cc" ? "g++ -std=c++17" : "cc";
-    script += compiler + " " + flags + (library ? " -fPIC" : " -fPIE") + " -c " +
-              source.filename().string() + " -o " + object + " & pids=\"$pids $!\"; ";
+    script += compiler + " " + flags + (library ? " -fPIC" : " -fPIE") + " -c " + source.string() +
+              " -o " + object + " & pids=\"$pids $!\"; ";
     (library ? library_objects : program_objects).push_back(object);
   }
   script += "for p in $pids; do wait $p || exit 1; done";

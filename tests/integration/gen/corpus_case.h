@@ -1,8 +1,8 @@
 // One case of the patch generator's corpus (tests/gen/corpus/<name>/): an original program, a
 // fix as a unified diff, and the behaviour expected before, after and after reverting.
 //
-// A case folder holds the program's sources (*.c, *.cc; lib*.c go into libcase.so, which is
-// then the patch target), fix.diff (applied with `patch -p1` inside the folder), and `expect`:
+// A case folder holds the program's sources (*.c, *.cc, also in subfolders; lib*.c go into
+// libcase.so, which is then the patch target), fix.diff (applied with `patch -p1` inside the folder), and `expect`:
 //   before TEXT      behaviour() of the original program (also expected after the revert)
 //   after TEXT       behaviour() once the bundle is applied
 //   revert TEXT      behaviour() after the revert, when it differs from `before` (state kept)
