@@ -71,6 +71,13 @@ std::optional<uint64_t> ReadTimeout(StrictObject& object) {
   return static_cast<uint64_t>(*ms);
 }
 
+std::string ReadPlacement(StrictObject& object) {
+  std::string placement = object.OptionalString("placement").value_or("auto");
+  if (!IsPlacement(placement))
+    FailField("placement", "expected one of auto, reserved, dead, mapping");
+  return placement;
+}
+
 pid_t ReadPid(StrictObject& object) {
   return static_cast<pid_t>(object.Integer("pid", 1, kMaxPid));
 }
@@ -201,6 +208,27 @@ InfoResult InfoResultFrom(StrictObject& o) {
   return r;
 }
 
+json ToJson(const FleetMember& m) {
+  return {{"pid", m.pid},           {"command", m.command},
+          {"outcome", m.outcome},   {"placement", m.placement},
+          {"attempts", m.attempts}, {"pause_us", m.pause_us},
+          {"error", m.error},       {"message", m.message}};
+}
+
+FleetMember FleetMemberFrom(StrictObject o) {
+  FleetMember m;
+  m.pid = ReadPid(o);
+  m.command = o.String("command");
+  m.outcome = o.String("outcome");
+  m.placement = o.String("placement");
+  m.attempts = static_cast<int>(o.Integer("attempts", 0, INT32_MAX));
+  m.pause_us = o.Unsigned("pause_us");
+  m.error = o.String("error");
+  m.message = o.String("message");
+  o.Finish();
+  return m;
+}
+
 }  // namespace
 
 std::string_view CommandName(const RequestBody& body) {
@@ -210,7 +238,8 @@ std::string_view CommandName(const RequestBody& body) {
                                [](const StatusRequest&) { return "status"; },
                                [](const InfoRequest&) { return "info"; },
                                [](const InstallRequest&) { return "install"; },
-                               [](const UninstallRequest&) { return "uninstall"; }},
+                               [](const UninstallRequest&) { return "uninstall"; },
+                               [](const FleetApplyRequest&) { return "fleet_apply"; }},
                     body);
 }
 
@@ -218,7 +247,8 @@ bool ChangesProcess(const RequestBody& body) {
   return std::holds_alternative<ApplyRequest>(body) ||
          std::holds_alternative<RevertRequest>(body) ||
          std::holds_alternative<InstallRequest>(body) ||
-         std::holds_alternative<UninstallRequest>(body);
+         std::holds_alternative<UninstallRequest>(body) ||
+         std::holds_alternative<FleetApplyRequest>(body);
 }
 
 ErrorReply MakeErrorReply(const Error& error) {
@@ -254,7 +284,13 @@ std::string SerializeRequest(const Request& request) {
                         [&](const StatusRequest&) {},
                         [&](const InfoRequest& r) { WriteBundleSource(out, r.bundle); },
                         [&](const InstallRequest& r) { WriteBundleSource(out, r.bundle); },
-                        [&](const UninstallRequest& r) { out["patch_id"] = r.patch_id; }},
+                        [&](const UninstallRequest& r) { out["patch_id"] = r.patch_id; },
+                        [&](const FleetApplyRequest& r) {
+                          WriteBundleSource(out, r.bundle);
+                          out["placement"] = r.placement;
+                          if (r.timeout_ms) out["timeout_ms"] = *r.timeout_ms;
+                          if (r.atomic) out["atomic"] = true;
+                        }},
              request.body);
   return out.dump();
 }
@@ -273,10 +309,15 @@ Request ParseRequest(std::string_view line) {
     ApplyRequest r;
     r.pid = ReadPid(o);
     ReadBundleSource(o, r.bundle);
-    r.placement = o.OptionalString("placement").value_or("auto");
-    if (!IsPlacement(r.placement))
-      FailField("placement", "expected one of auto, reserved, dead, mapping");
+    r.placement = ReadPlacement(o);
     r.timeout_ms = ReadTimeout(o);
+    request.body = r;
+  } else if (command == "fleet_apply") {
+    FleetApplyRequest r;
+    ReadBundleSource(o, r.bundle);
+    r.placement = ReadPlacement(o);
+    r.timeout_ms = ReadTimeout(o);
+    r.atomic = o.OptionalBool("atomic").value_or(false);
     request.body = r;
   } else if (command == "revert") {
     RevertRequest r;
@@ -309,7 +350,8 @@ Request ParseRequest(std::string_view line) {
     request.body = r;
   } else {
     FailField(kCommand, "unknown command '" + command +
-                            "' (expected apply, revert, list, status, info, install or uninstall)");
+                            "' (expected apply, revert, list, status, info, install, uninstall or "
+                            "fleet_apply)");
   }
   o.Finish();
   return request;
@@ -383,6 +425,17 @@ std::string SerializeResponse(const Response& response) {
             for (const auto& f : r.failed)
               failed.push_back({{"pid", f.pid}, {"error", f.error}, {"message", f.message}});
             out["failed"] = failed;
+          },
+          [&](const FleetApplyResult& r) {
+            out[kOk] = true;
+            out[kCommand] = "fleet_apply";
+            out["patch_id"] = r.patch_id;
+            out["target_module"] = r.target_module;
+            out["target_build_id"] = r.target_build_id;
+            out["atomic"] = r.atomic;
+            json processes = json::array();
+            for (const auto& m : r.processes) processes.push_back(ToJson(m));
+            out["processes"] = processes;
           },
           [&](const ErrorReply& r) {
             out[kOk] = false;
@@ -471,6 +524,14 @@ Response ParseResponse(std::string_view line) {
       f.Finish();
       r.failed.push_back(std::move(failure));
     }
+    response.body = r;
+  } else if (command == "fleet_apply") {
+    FleetApplyResult r;
+    r.patch_id = o.String("patch_id");
+    r.target_module = o.String("target_module");
+    r.target_build_id = o.String("target_build_id");
+    r.atomic = o.Bool("atomic");
+    for (auto m : o.ObjectArray("processes")) r.processes.push_back(FleetMemberFrom(m));
     response.body = r;
   } else {
     FailField(kCommand, "unknown command '" + command + "'");

@@ -81,8 +81,19 @@ struct UninstallRequest {
   bool operator==(const UninstallRequest&) const = default;
 };
 
+// Applies the bundle, now and once, to every running process that maps its target module (by
+// build-id), in parallel. `atomic`: unless every one of them runs the patch before the deadline,
+// it is reverted from those this request patched.
+struct FleetApplyRequest {
+  BundleSource bundle;
+  std::string placement = "auto";
+  std::optional<uint64_t> timeout_ms;  // for the whole fleet, not per process
+  bool atomic = false;
+  bool operator==(const FleetApplyRequest&) const = default;
+};
+
 using RequestBody = std::variant<ApplyRequest, RevertRequest, ListRequest, StatusRequest,
-                                 InfoRequest, InstallRequest, UninstallRequest>;
+                                 InfoRequest, InstallRequest, UninstallRequest, FleetApplyRequest>;
 
 struct Request {
   int version = kProtocolVersion;
@@ -90,10 +101,10 @@ struct Request {
   bool operator==(const Request&) const = default;
 };
 
-// "apply", "revert", "list", "status", "info", "install", "uninstall".
+// "apply", "revert", "list", "status", "info", "install", "uninstall", "fleet_apply".
 std::string_view CommandName(const RequestBody& body);
 // True for requests that change a process or what the daemon applies (only root or the admin
-// group may send them): apply, revert, install, uninstall.
+// group may send them): apply, revert, install, uninstall, fleet_apply.
 bool ChangesProcess(const RequestBody& body);
 
 struct ApplyResult {
@@ -236,8 +247,33 @@ struct UninstallResult {
   bool operator==(const UninstallResult&) const = default;
 };
 
+// What a fleet apply did to one process.
+struct FleetMember {
+  pid_t pid = 0;
+  std::string command;  // /proc/PID/comm
+  // "applied" | "already_applied" | "failed" | "exited" (gone before or while it was patched:
+  // not a failure) | "rolled_back" (applied, then reverted because another member failed) |
+  // "rollback_failed" (applied, and the revert failed: it still runs the patch)
+  std::string outcome;
+  std::string placement;  // of the apply, when it happened; "" otherwise
+  int attempts = 0;
+  uint64_t pause_us = 0;  // of the apply (and of the rollback, for rolled_back)
+  std::string error;      // failed, rollback_failed: a stable code as in ErrorReply; "" otherwise
+  std::string message;
+  bool operator==(const FleetMember&) const = default;
+};
+
+struct FleetApplyResult {
+  std::string patch_id;
+  std::string target_module;
+  std::string target_build_id;
+  bool atomic = false;
+  std::vector<FleetMember> processes;  // ascending pid
+  bool operator==(const FleetApplyResult&) const = default;
+};
+
 using ResponseBody = std::variant<ApplyResult, RevertResult, ListResult, StatusResult, InfoResult,
-                                  InstallResult, UninstallResult, ErrorReply>;
+                                  InstallResult, UninstallResult, FleetApplyResult, ErrorReply>;
 
 struct Response {
   int version = kProtocolVersion;

@@ -38,6 +38,8 @@ uint64_t ParseTimeoutMs(const std::string& text) {
 const char* CtlUsage() {
   return "usage: hotpatchctl [--socket PATH] [--json] apply PID BUNDLE "
          "[--placement auto|reserved|dead|mapping] [--timeout SEC]\n"
+         "       hotpatchctl [--socket PATH] [--json] apply --all-processes BUNDLE [--atomic] "
+         "[--placement P] [--timeout SEC]\n"
          "       hotpatchctl [--socket PATH] [--json] revert PID [PATCH_ID | --all]\n"
          "       hotpatchctl [--socket PATH] [--json] list [PID]\n"
          "       hotpatchctl [--json] info BUNDLE\n"
@@ -46,7 +48,10 @@ const char* CtlUsage() {
          "       hotpatchctl [--socket PATH] [--json] uninstall PATCH_ID\n"
          "The socket is --socket, else $HOTPATCH_SOCKET, else /run/hotpatch/hotpatchd.sock.\n"
          "Exit codes: 0 done, 1 error, 2 usage, 3 target busy, 4 bundle does not match the "
-         "target, 5 permission denied.";
+         "target, 5 permission denied,\n"
+         "6 --all-processes: some processes run the patch, others failed (no --atomic), 7 "
+         "--atomic: "
+         "a rollback failed.";
 }
 
 CtlOptions ParseCtlOptions(int argc, char** argv, bool& json) {
@@ -59,6 +64,8 @@ CtlOptions ParseCtlOptions(int argc, char** argv, bool& json) {
   bool placement_given = false;
   std::optional<uint64_t> timeout_ms;
   bool all = false;
+  bool all_processes = false;
+  bool atomic = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&]() -> std::string {
@@ -80,6 +87,10 @@ CtlOptions ParseCtlOptions(int argc, char** argv, bool& json) {
       timeout_ms = ParseTimeoutMs(value());
     } else if (arg == "--all") {
       all = true;
+    } else if (arg == "--all-processes") {
+      all_processes = true;
+    } else if (arg == "--atomic") {
+      atomic = true;
     } else if (arg == "--help" || arg == "-h") {
       options.help = true;
       return options;
@@ -101,8 +112,28 @@ CtlOptions ParseCtlOptions(int argc, char** argv, bool& json) {
   only_for(timeout_ms.has_value() && c != "apply" && c != "revert", "--timeout",
            "apply and revert");
   only_for(all && c != "revert", "--all", "revert");
+  only_for(all_processes && c != "apply", "--all-processes", "apply");
+  // install promises "eventually everywhere" (a busy process is retried with back-off, new
+  // processes are patched when they start); --atomic promises "everywhere now or nowhere". Both
+  // at once cannot hold for processes that do not exist yet, so install refuses it and says how
+  // to get the all-or-nothing start (docs/protocol.md, "fleet_apply").
+  if (atomic && c == "install")
+    Usage(
+        "install does not take --atomic: run `hotpatchctl apply --all-processes --atomic BUNDLE`, "
+        "then `hotpatchctl install BUNDLE` once it succeeded (install keeps the processes that "
+        "already run the patch as they are)");
+  only_for(atomic && !(c == "apply" && all_processes), "--atomic", "apply --all-processes");
 
-  if (c == "apply") {
+  if (c == "apply" && all_processes) {
+    if (args.size() != 1) Usage("apply --all-processes needs BUNDLE (and no PID)");
+    proto::FleetApplyRequest r;
+    options.bundle_path = args[0];
+    r.bundle.attached_fd = true;
+    r.placement = placement;
+    r.timeout_ms = timeout_ms;
+    r.atomic = atomic;
+    options.request = proto::Request{proto::kProtocolVersion, r};
+  } else if (c == "apply") {
     if (args.size() != 2) Usage("apply needs PID and BUNDLE");
     proto::ApplyRequest r;
     r.pid = ParsePid(args[0]);

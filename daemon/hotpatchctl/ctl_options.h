@@ -1,5 +1,7 @@
 // hotpatchctl's command line (design §7):
 //   hotpatchctl [--socket PATH] [--json] apply PID BUNDLE [--placement P] [--timeout SEC]
+//   hotpatchctl [--socket PATH] [--json] apply --all-processes BUNDLE [--atomic] [--placement P]
+//               [--timeout SEC]
 //   hotpatchctl [--socket PATH] [--json] revert PID [PATCH_ID | --all]
 //   hotpatchctl [--socket PATH] [--json] list [PID]
 //   hotpatchctl [--json] info BUNDLE

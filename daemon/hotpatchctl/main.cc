@@ -36,8 +36,28 @@ std::chrono::milliseconds ResponseTimeout(const proto::Request& request) {
   std::optional<uint64_t> timeout_ms;
   if (auto* r = std::get_if<proto::ApplyRequest>(&request.body)) timeout_ms = r->timeout_ms;
   if (auto* r = std::get_if<proto::RevertRequest>(&request.body)) timeout_ms = r->timeout_ms;
+  auto* fleet = std::get_if<proto::FleetApplyRequest>(&request.body);
+  if (fleet) timeout_ms = fleet->timeout_ms;
   auto engine = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : kEngineDefaultTimeout;
+  // A fleet's rollback has a deadline as long as the apply's.
+  if (fleet) engine *= 2;
   return engine + kResponseMargin;
+}
+
+// 0 when every process runs the patch. Otherwise, when this request left the fleet as it was
+// (every rollback done, or nothing applied), the first failure's own code, as for one apply;
+// 6 or 7 when the fleet is now mixed because of it.
+int FleetExitCode(const proto::FleetApplyResult& result) {
+  bool changed_some = false;
+  const proto::FleetMember* first_failure = nullptr;
+  for (const auto& member : result.processes) {
+    if (member.outcome == "rollback_failed") return kExitRollbackFailed;
+    changed_some = changed_some || member.outcome == "applied";
+    if (member.outcome == "failed" && first_failure == nullptr) first_failure = &member;
+  }
+  if (first_failure == nullptr) return kExitDone;
+  if (changed_some) return kExitPartlyApplied;
+  return ExitCodeFor(proto::ErrorCodeFromName(first_failure->error));
 }
 
 int Report(const proto::Response& response, bool json) {
@@ -50,6 +70,8 @@ int Report(const proto::Response& response, bool json) {
   // The bundle is uninstalled, but a process still runs the patch: not done.
   if (auto* uninstall = std::get_if<proto::UninstallResult>(&response.body))
     if (!uninstall->failed.empty()) return kExitError;
+  if (auto* fleet = std::get_if<proto::FleetApplyResult>(&response.body))
+    return FleetExitCode(*fleet);
   return kExitDone;
 }
 

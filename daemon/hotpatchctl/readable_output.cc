@@ -109,6 +109,22 @@ void PrintInfo(const proto::InfoResult& r, FILE* out) {
   }
 }
 
+void PrintFleet(const proto::FleetApplyResult& r, FILE* out) {
+  std::fprintf(out, "%s on every process of %s (build-id %s)%s:\n", r.patch_id.c_str(),
+               r.target_module.c_str(), r.target_build_id.c_str(), r.atomic ? ", atomic" : "");
+  std::vector<std::vector<std::string>> rows = {{"  PID", "COMMAND", "OUTCOME", "DETAIL"}};
+  for (const auto& m : r.processes) {
+    std::string detail;
+    if (!m.error.empty())
+      detail = m.error + ": " + m.message;
+    else if (!m.placement.empty())
+      detail = "placement " + m.placement + ", " + std::to_string(m.attempts) +
+               " attempt(s), paused " + std::to_string(m.pause_us) + " us";
+    rows.push_back({"  " + std::to_string(m.pid), m.command, m.outcome, detail});
+  }
+  PrintTable(out, rows);
+}
+
 }  // namespace
 
 void PrintReadable(const proto::Response& response, FILE* out, FILE* err) {
@@ -161,6 +177,7 @@ void PrintReadable(const proto::Response& response, FILE* out, FILE* err) {
               std::fprintf(err, "hotpatchctl: pid %d still runs %s: %s: %s\n", f.pid,
                            r.patch_id.c_str(), f.error.c_str(), f.message.c_str());
           },
+          [&](const proto::FleetApplyResult& r) { PrintFleet(r, out); },
           [&](const proto::ErrorReply& r) {
             std::fprintf(err, "hotpatchctl: %s: %s\n", r.error.c_str(), r.message.c_str());
           }},

@@ -38,13 +38,17 @@ gid_t LookUpGroup(const std::string& name) {
 const char* DaemonUsage() {
   return "usage: hotpatchd [--socket PATH] [--state-dir DIR] [--admin-group NAME]\n"
          "                 [--trusted-keys DIR] [--request-timeout-ms N] [--max-connections N]\n"
+         "                 [--no-scheduling-boost]\n"
          "  --socket PATH   listening socket (default $HOTPATCH_SOCKET, else "
          "/run/hotpatch/hotpatchd.sock);\n"
          "                  ignored under systemd socket activation (LISTEN_FDS)\n"
          "  --state-dir DIR installed bundles are kept in DIR/installed (default "
          "/var/lib/hotpatch)\n"
          "  --trusted-keys  directory of *.pub Ed25519 keys: only bundles signed by one are run\n"
-         "  --admin-group   members of this group may apply and revert patches, besides root";
+         "  --admin-group   members of this group may apply and revert patches, besides root\n"
+         "  --no-scheduling-boost\n"
+         "                  never raise a target's not-yet-stopped threads to SCHED_FIFO while\n"
+         "                  stopping it (for targets whose scheduling must not change at all)";
 }
 
 DaemonOptions ParseDaemonOptions(int argc, char** argv) {
@@ -70,6 +74,8 @@ DaemonOptions ParseDaemonOptions(int argc, char** argv) {
       options.request_timeout = std::chrono::milliseconds(ParseCount(arg, value()));
     } else if (arg == "--max-connections") {
       options.max_connections = ParseCount(arg, value());
+    } else if (arg == "--no-scheduling-boost") {
+      options.scheduling_boost = false;
     } else if (arg == "--help" || arg == "-h") {
       options.help = true;
     } else {

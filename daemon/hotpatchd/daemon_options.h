@@ -1,5 +1,6 @@
 // hotpatchd's command line (design §7): hotpatchd [--socket PATH] [--state-dir DIR]
-// [--admin-group NAME] [--trusted-keys DIR] [--request-timeout-ms N] [--max-connections N].
+// [--admin-group NAME] [--trusted-keys DIR] [--request-timeout-ms N] [--max-connections N]
+// [--no-scheduling-boost].
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +27,9 @@ struct DaemonOptions {
   std::chrono::milliseconds request_timeout{10000};
   // One thread per connection; beyond this, new clients get an error at once.
   size_t max_connections = 256;
+  // ApplyOptions/RevertOptions::scheduling_boost of every engine call the daemon makes:
+  // --no-scheduling-boost leaves the targets' threads' scheduling untouched.
+  bool scheduling_boost = true;
   bool help = false;
 };
 

@@ -1,6 +1,5 @@
 #include "hotpatchd/install_watcher.h"
 
-#include <dirent.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 
 #include "engine/engine.h"
 #include "hotpatchd/exec_events.h"
+#include "hotpatchd/module_processes.h"
 #include "hotpatchd/patched_processes.h"
 #include "process/modules.h"
 
@@ -55,29 +55,6 @@ std::chrono::milliseconds UptimeNow() {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
-std::vector<pid_t> AllPids() {
-  std::vector<pid_t> pids;
-  std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), closedir);
-  if (!proc) return pids;
-  pid_t self = getpid();
-  while (dirent* entry = readdir(proc.get())) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end == '\0' && pid > 0 && pid != self) pids.push_back(static_cast<pid_t>(pid));
-  }
-  return pids;
-}
-
-// The bundle names its module by file name; the maps line ends in "/<name>" (or " (deleted)").
-bool MapsMentionModule(const std::string& maps, const std::string& module) {
-  std::string needle = "/" + module;
-  for (size_t at = maps.find(needle); at != std::string::npos; at = maps.find(needle, at + 1)) {
-    size_t end = at + needle.size();
-    if (end == maps.size() || maps[end] == '\n' || maps[end] == ' ') return true;
-  }
-  return false;
-}
-
 bool RetryWorthy(ErrorCode code) {
   // Busy passes with time; an internal failure may be a process in the middle of starting. A
   // mismatch, a bad bundle or an unsupported placement stays what it is, and a process that is
@@ -87,10 +64,12 @@ bool RetryWorthy(ErrorCode code) {
 
 }  // namespace
 
-InstallWatcher::InstallWatcher(InstalledBundles& bundles, PidLocks& pid_locks, RequestLog& log)
+InstallWatcher::InstallWatcher(InstalledBundles& bundles, PidLocks& pid_locks, RequestLog& log,
+                               bool scheduling_boost)
     : bundles_(bundles),
       pid_locks_(pid_locks),
       log_(log),
+      scheduling_boost_(scheduling_boost),
       wake_event_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!wake_event_.valid()) throw ErrnoError("eventfd");
   thread_ = std::thread([this] { Run(); });
@@ -229,6 +208,7 @@ InstallWatcher::TargetStatus InstallWatcher::ApplyTo(const ProcessKey& process,
         return TargetStatus{"applied", "", {}, {}};
     ApplyOptions options;
     options.timeout = kApplyTimeout;
+    options.scheduling_boost = scheduling_boost_;
     ApplyResult result = ApplyBundle(process.pid, bundle.bytes, options);
     log_.Note(where + ": applied, placement " + result.placement + ", " +
               std::to_string(result.attempts) + " attempt(s), paused " +

@@ -31,7 +31,10 @@ class InstallWatcher {
  public:
   static constexpr std::chrono::milliseconds kScanInterval{200};
 
-  InstallWatcher(InstalledBundles& bundles, PidLocks& pid_locks, RequestLog& log);
+  // `scheduling_boost`: ApplyOptions::scheduling_boost of every apply (hotpatchd
+  // --no-scheduling-boost turns it off).
+  InstallWatcher(InstalledBundles& bundles, PidLocks& pid_locks, RequestLog& log,
+                 bool scheduling_boost);
   InstallWatcher(const InstallWatcher&) = delete;
   InstallWatcher& operator=(const InstallWatcher&) = delete;
   ~InstallWatcher();  // stops the thread after the pass in progress
@@ -74,6 +77,7 @@ class InstallWatcher {
   InstalledBundles& bundles_;
   PidLocks& pid_locks_;
   RequestLog& log_;
+  const bool scheduling_boost_;
 
   mutable std::mutex mutex_;  // guards statuses_
   std::atomic<bool> stop_{false};

@@ -59,13 +59,15 @@ int RunDaemon(int argc, char** argv) {
     PidLocks pid_locks;
     InstalledBundles installed(options.state_dir, trusted_keys, log);
     // Declared after what it uses: destroyed (its thread joined) first.
-    InstallWatcher install_watcher(installed, pid_locks, log);
+    InstallWatcher install_watcher(installed, pid_locks, log, options.scheduling_boost);
     RequestHandler handler(options, stats, pid_locks, trusted_keys, installed, install_watcher);
     ConnectionServer server(listener, options, log, stats, handler);
     if (trusted_keys.required())
       log.Note("only bundles signed by one of " + std::to_string(trusted_keys.size()) +
                " trusted key(s) in " + *options.trusted_keys_dir + " are accepted");
     log.Note("hotpatchd " HOTPATCH_VERSION " listening on " + listener.description());
+    if (!options.scheduling_boost)
+      log.Note("scheduling boost off: targets' threads keep their scheduling while stopped");
     sd_notifyf(0, "READY=1\nSTATUS=listening on %s", listener.description().c_str());
     server.Run(stop_fd.get());
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");

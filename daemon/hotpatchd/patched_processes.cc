@@ -1,14 +1,10 @@
 #include "hotpatchd/patched_processes.h"
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
-#include <memory>
 
 #include "engine/registry.h"
+#include "hotpatchd/module_processes.h"
 
 namespace hotpatch::daemon {
 namespace {
@@ -25,15 +21,8 @@ bool HasRegistryMapping(pid_t pid) {
 
 std::vector<pid_t> FindProcessesWithRegistry() {
   std::vector<pid_t> pids;
-  std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), closedir);
-  if (!proc) return pids;
-  pid_t self = getpid();
-  while (dirent* entry = readdir(proc.get())) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid == self) continue;
-    if (HasRegistryMapping(static_cast<pid_t>(pid))) pids.push_back(static_cast<pid_t>(pid));
-  }
+  for (pid_t pid : AllPids())
+    if (HasRegistryMapping(pid)) pids.push_back(pid);
   std::sort(pids.begin(), pids.end());
   return pids;
 }

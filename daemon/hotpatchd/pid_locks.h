@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -16,11 +17,16 @@ class PidLocks {
   class Hold {
    public:
     Hold(PidLocks& locks, pid_t pid);
+    // Gives up at `deadline` with Error(kBusy): a fleet apply must answer by its deadline even
+    // when another request for one of its processes takes longer.
+    Hold(PidLocks& locks, pid_t pid, std::chrono::steady_clock::time_point deadline);
     Hold(const Hold&) = delete;
     Hold& operator=(const Hold&) = delete;
     ~Hold();
 
    private:
+    void DropWaiterLocked();  // with locks_.mutex_ held
+
     PidLocks& locks_;
     pid_t pid_;
   };

@@ -11,6 +11,7 @@
 #include "common/bundle_summary.h"
 #include "engine/engine.h"
 #include "hotpatchd/caller_bundle_path.h"
+#include "hotpatchd/fleet_apply.h"
 #include "hotpatchd/patched_processes.h"
 
 namespace hotpatch::daemon {
@@ -31,6 +32,22 @@ std::vector<uint8_t> ReadRequestBundle(const proto::BundleSource& source,
   }
   UniqueFd fd = OpenCallerBundlePath(*source.path, caller);
   return ReadBundleFile(fd.get(), "bundle_path " + *source.path);
+}
+
+// A bundle that may change processes: read, parsed, and checked against the trusted keys.
+struct CheckedBundle {
+  std::vector<uint8_t> bytes;
+  bundle::Bundle parsed;
+};
+
+CheckedBundle ReadCheckedBundle(const proto::BundleSource& source, const CallerCredentials& caller,
+                                UniqueFd attached_fd, const TrustedKeys& trusted_keys,
+                                RequestLogEntry& log) {
+  std::vector<uint8_t> bytes = ReadRequestBundle(source, caller, std::move(attached_fd));
+  bundle::Bundle parsed = bundle::ReadBundle(bytes);
+  log.patch = parsed.patch_id;
+  trusted_keys.RequireTrustedSignature(bytes, "bundle " + parsed.patch_id);
+  return {std::move(bytes), std::move(parsed)};
 }
 
 bundle::Placement PlacementFromName(const std::string& name) {
@@ -122,6 +139,7 @@ proto::Response RequestHandler::Dispatch(const proto::Request& request,
             ApplyOptions options;
             options.placement = PlacementFromName(r.placement);
             if (r.timeout_ms) options.timeout = std::chrono::milliseconds(*r.timeout_ms);
+            options.scheduling_boost = options_.scheduling_boost;
             PidLocks::Hold hold(pid_locks_, r.pid);
             ApplyResult result = ApplyBundle(r.pid, bytes, options);
             log.patch = result.patch_id;
@@ -140,6 +158,7 @@ proto::Response RequestHandler::Dispatch(const proto::Request& request,
             options.patch_id = r.patch_id;
             options.all = r.all;
             if (r.timeout_ms) options.timeout = std::chrono::milliseconds(*r.timeout_ms);
+            options.scheduling_boost = options_.scheduling_boost;
             PidLocks::Hold hold(pid_locks_, r.pid);
             RevertResult result = RevertPatches(r.pid, options);
             log.patch = JoinIds(result.reverted);
@@ -166,16 +185,25 @@ proto::Response RequestHandler::Dispatch(const proto::Request& request,
             return info;
           },
           [&](const proto::InstallRequest& r) -> proto::ResponseBody {
-            std::vector<uint8_t> bytes =
-                ReadRequestBundle(r.bundle, caller, std::move(attached_fd));
-            bundle::Bundle b = bundle::ReadBundle(bytes);
-            log.patch = b.patch_id;
-            trusted_keys_.RequireTrustedSignature(bytes, "bundle " + b.patch_id);
+            auto [bytes, b] =
+                ReadCheckedBundle(r.bundle, caller, std::move(attached_fd), trusted_keys_, log);
             bool added = installed_.Install(bytes);
             install_watcher_.Wake();
             log.detail = added ? "installed" : "already installed";
             return proto::InstallResult{b.patch_id, b.target_module, HexDigits(b.target_build_id),
                                         !added};
+          },
+          [&](const proto::FleetApplyRequest& r) -> proto::ResponseBody {
+            auto [bytes, b] =
+                ReadCheckedBundle(r.bundle, caller, std::move(attached_fd), trusted_keys_, log);
+            FleetApplyOptions options;
+            options.placement = PlacementFromName(r.placement);
+            if (r.timeout_ms) options.timeout = std::chrono::milliseconds(*r.timeout_ms);
+            options.atomic = r.atomic;
+            options.scheduling_boost = options_.scheduling_boost;
+            proto::FleetApplyResult result = ApplyToFleet(bytes, b, options, pid_locks_);
+            log.detail = SummarizeFleet(result);
+            return result;
           },
           [&](const proto::UninstallRequest& r) -> proto::ResponseBody {
             log.patch = r.patch_id;
@@ -220,6 +248,7 @@ proto::UninstallResult RequestHandler::Uninstall(const std::string& patch_id) {
       if (!has_patch) continue;
       RevertOptions options;
       options.patch_id = patch_id;
+      options.scheduling_boost = options_.scheduling_boost;
       RevertPatches(pid, options);
       result.reverted_pids.push_back(pid);
     } catch (const Error& e) {

@@ -170,7 +170,12 @@ std::string RawExchange(const std::string& socket_path, const std::string& bytes
 
 std::string BuildBundleFile(const std::string& name, const std::string& target,
                             const std::string& id, const TempDir& dir) {
-  std::string source = SourceDir() + "/tests/integration/engine/patches/" + name + ".c";
+  return BuildBundleFromSource("tests/integration/engine/patches/" + name + ".c", target, id, dir);
+}
+
+std::string BuildBundleFromSource(const std::string& relative_source, const std::string& target,
+                                  const std::string& id, const TempDir& dir) {
+  std::string source = SourceDir() + "/" + relative_source;
   std::string object = dir.path() + "/" + id + ".o";
   std::string bundle = dir.path() + "/" + id + ".hpb";
   // The flags the engine tests use: position-independent, one section per function and object,

@@ -80,6 +80,8 @@ std::string RawExchange(const std::string& socket_path, const std::string& bytes
 // `id`, into <dir>/<id>.hpb (mode 0644); returns the bundle's path.
 std::string BuildBundleFile(const std::string& name, const std::string& target,
                             const std::string& id, const TempDir& dir);
-
+// The same from any C file: `source` is a path relative to the source tree.
+std::string BuildBundleFromSource(const std::string& source, const std::string& target,
+                                  const std::string& id, const TempDir& dir);
 
 }  // namespace hotpatch::test
