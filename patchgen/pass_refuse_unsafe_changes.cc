@@ -3,6 +3,8 @@
 //   been changing it since; a patch cannot tell which value to keep. (Make the fix set the value
 //   in code instead.)
 // - A new thread-local: TLS blocks of running threads cannot grow.
+// - A replaced function whose prototype changed while something other than replaced code calls
+//   it (or takes its address): those callers would pass the old arguments.
 // - A changed layout (size, member offsets) of a struct, union or class the changed functions
 //   use, directly or through a variable: the process holds instances laid out the old way,
 //   which the new code would misread.
@@ -180,12 +182,91 @@ void RefuseChangedLayouts(DiffSession& session) {
   }
 }
 
+// Whether the relocated field is the rel32 of a call, jmp or jcc: the byte before it is the
+// opcode (E8, E9, or 0F 8x). A RIP-relative operand that takes an address instead (lea, mov)
+// follows a ModRM byte of the form 00xxx101, never one of those.
+bool IsCallOrJump(const ObjectFile& object, const elf::Section& section,
+                  const elf::Relocation& relocation) {
+  if ((section.flags & SHF_EXECINSTR) == 0 || relocation.offset < 1) return false;
+  if (relocation.type != R_X86_64_PLT32 && relocation.type != R_X86_64_PC32) return false;
+  const auto bytes = object.elf.SectionData(section);
+  if (relocation.offset > bytes.size()) return false;
+  const uint8_t opcode = bytes[relocation.offset - 1];
+  if (opcode == 0xe8 || opcode == 0xe9) return true;
+  return relocation.offset >= 2 && bytes[relocation.offset - 2] == 0x0f && (opcode & 0xf0) == 0x80;
+}
+
+// The first place in the patched object, other than a call from a kept function or the function's
+// own code, that refers to `function`: a caller the patch does not replace, or a taken address
+// (a function pointer in data, a lea). Empty when there is none.
+std::string ReferenceOutsideReplacedCalls(const DiffSession& session, const ObjectFile& object,
+                                          const ObjectEntity& function) {
+  std::set<uint32_t> own_sections = {function.symbol->section_index};
+  for (const elf::Symbol* cold : function.cold_parts) own_sections.insert(cold->section_index);
+  for (const elf::Section& section : object.elf.sections()) {
+    // Unwind tables and DWARF name every function; they are not callers.
+    if ((section.flags & SHF_ALLOC) == 0 || section.name == ".eh_frame") continue;
+    const bool own = own_sections.count(section.index) != 0;
+    const bool carried = session.carried_sections.count({&object, section.index}) != 0;
+    for (const elf::Relocation& relocation : SectionRelocations(object.elf, section.index)) {
+      if (relocation.symbol_index >= object.elf.symbols().size()) continue;
+      const elf::Symbol& symbol = object.elf.symbols()[relocation.symbol_index];
+      const bool names_function =
+          &symbol == function.symbol ||
+          (symbol.type == STT_SECTION && symbol.section_index == function.symbol->section_index);
+      if (!names_function || own) continue;
+      if (carried && IsCallOrJump(object, section, relocation)) continue;
+      const auto owner = object.section_owner.find(section.index);
+      const std::string referrer =
+          owner == object.section_owner.end() ? section.name : owner->second.second->name;
+      return referrer + (carried ? " takes its address" : " refers to it and is not replaced");
+    }
+  }
+  return "";
+}
+
+// A replaced function keeps its address: whatever reached it before (callers the patch does not
+// replace, other modules, function pointers the process stored) now runs the new code with the
+// old arguments. A local's references are all in its object, so a changed prototype is fine
+// when each is a call from replaced code; a global's callers cannot be known.
+void RefuseChangedSignatures(DiffSession& session) {
+  for (const KeptFunction& function : session.kept) {
+    ObjectPair& pair = *function.pair;
+    if (!function.replaces_original || !pair.orig_dwarf || !pair.patched_dwarf) continue;
+    const ObjectEntity& entity = pair.patched->entities.at(function.key);
+    const ObjectEntity& original = pair.orig->entities.at(function.key);
+    const auto* before = pair.orig_dwarf->FindFunction(original.symbol->name);
+    const auto* after = pair.patched_dwarf->FindFunction(entity.symbol->name);
+    if (before == nullptr || after == nullptr || before->overloaded || after->overloaded ||
+        before->signature == after->signature) {
+      continue;
+    }
+    const std::string change = pair.patched->path + ": " + entity.symbol->name +
+                               " changed its signature (" + before->signature + " -> " +
+                               after->signature + ")";
+    if (original.symbol->binding != STB_LOCAL) {
+      throw Error(ErrorCode::kUnsupported,
+                  change +
+                      ": callers the patch does not replace (other objects and modules, "
+                      "function pointers) would pass the old arguments; give the new "
+                      "version a new name");
+    }
+    const std::string referrer = ReferenceOutsideReplacedCalls(session, *pair.patched, entity);
+    if (!referrer.empty()) {
+      throw Error(
+          ErrorCode::kUnsupported,
+          change + ": " + referrer + "; code that reaches it that way passes the old arguments");
+    }
+  }
+}
+
 }  // namespace
 
 void RefuseUnsafeChanges(DiffSession& session) {
   for (const ObjectPair& pair : session.pairs) RefuseChangedData(pair);
   RefuseNewThreadLocals(session);
-  RefuseChangedLayouts(session);
+  RefuseChangedLayouts(session);  // reads the DWARF RefuseChangedSignatures compares
+  RefuseChangedSignatures(session);
 }
 
 }  // namespace hotpatch::patchgen

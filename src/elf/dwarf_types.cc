@@ -188,8 +188,75 @@ class SummaryReader {
     if (const auto line = DeclLine(die)) {
       if (function.decl_line == 0 || HasCode(die)) function.decl_line = *line;
     }
-    if (auto type = Referenced(die, DW_AT_type)) CollectType(*type, function.used_types, "");
+    if (function.signature.empty() || HasCode(die)) function.signature = Signature(die);
+    if (auto type = TypeOf(die)) CollectType(*type, function.used_types, "");
     CollectScope(die, function);
+  }
+
+  // DW_AT_type, also when it is on the DIE this one completes (an out-of-line copy of an inline
+  // function, a C++ definition of a declared member).
+  std::optional<Dwarf_Die> TypeOf(Dwarf_Die die, int depth = 0) const {
+    if (auto type = Referenced(die, DW_AT_type)) return type;
+    if (depth > 4) return std::nullopt;
+    for (Dwarf_Half via : {DW_AT_abstract_origin, DW_AT_specification}) {
+      if (auto origin = Referenced(die, via)) return TypeOf(*origin, depth + 1);
+    }
+    return std::nullopt;
+  }
+
+  std::string Signature(Dwarf_Die die) const {
+    // An out-of-line copy's parameters may leave out what the abstract instance says.
+    if (auto origin = Referenced(die, DW_AT_abstract_origin)) die = *origin;
+    const auto returned = TypeOf(die);
+    std::string text = (returned ? TypeName(*returned) : "void") + "(";
+    std::string separator;
+    for (Dwarf_Die child : Children(die)) {
+      const Dwarf_Half tag = Tag(child);
+      if (tag == DW_TAG_formal_parameter) {
+        const auto type = TypeOf(child);
+        text += separator + (type ? TypeName(*type) : "?");
+      } else if (tag == DW_TAG_unspecified_parameters) {
+        text += separator + "...";
+      } else {
+        continue;
+      }
+      separator = ", ";
+    }
+    return text + ")";
+  }
+
+  std::string TypeName(Dwarf_Die type, int depth = 0) const {
+    if (depth > 16) return "?";
+    const Dwarf_Half tag = Tag(type);
+    const auto inner = [&] {
+      const auto next = Referenced(type, DW_AT_type);
+      return next ? TypeName(*next, depth + 1) : std::string("void");
+    };
+    switch (tag) {
+      case DW_TAG_pointer_type:
+        return inner() + "*";
+      case DW_TAG_reference_type:
+        return inner() + "&";
+      case DW_TAG_rvalue_reference_type:
+        return inner() + "&&";
+      case DW_TAG_const_type:
+        return "const " + inner();
+      case DW_TAG_volatile_type:
+        return "volatile " + inner();
+      case DW_TAG_restrict_type:
+      case DW_TAG_atomic_type:
+        return inner();
+      case DW_TAG_array_type:
+        return inner() + "[]";
+      case DW_TAG_subroutine_type:
+        return "function";
+      default:
+        break;
+    }
+    const std::string name = StringAttribute(type, DW_AT_name).value_or("<anonymous>");
+    if (tag == DW_TAG_enumeration_type) return "enum " + name;
+    const char* keyword = AggregateKeyword(tag);
+    return keyword != nullptr ? std::string(keyword) + " " + name : name;
   }
 
   void ReadVariable(Dwarf_Die die) {

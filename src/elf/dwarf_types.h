@@ -39,6 +39,9 @@ struct DwarfFunction {
   // More than one function with code has this key (overloads of internal linkage): used_types
   // holds all of theirs, and decl_line belongs to one of them.
   bool overloaded = false;
+  // The prototype as DWARF tells it, "int(const struct account*, int)": callers compiled
+  // against the old one pass the old arguments.
+  std::string signature;
   std::set<std::string> used_types;  // keys of DwarfSummary::types
 };
 

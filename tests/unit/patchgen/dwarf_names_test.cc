@@ -67,6 +67,7 @@ TEST_CASE("functions of internal linkage are found by their demangled, qualified
   REQUIRE(triple != nullptr);
   CHECK(triple->name == "(anonymous namespace)::Triple");
   CHECK(triple->used_types.count("struct Point") == 1);
+  CHECK(triple->signature == "int(struct Point)");
   CHECK(!triple->overloaded);
   // IPA clones are described by their source function.
   CHECK(object.summary.FindFunction("_ZN12_GLOBAL__N_16TripleE5Point.isra.0") == triple);
@@ -79,6 +80,7 @@ TEST_CASE("functions of internal linkage are found by their demangled, qualified
   const DwarfFunction* local = object.summary.FindFunction("_ZL5Locali");
   REQUIRE(local != nullptr);
   CHECK(local->name == "Local");
+  CHECK(local->signature == "int(int)");
 }
 
 TEST_CASE("overloads of internal linkage share a key and are marked overloaded") {
