@@ -218,6 +218,35 @@ TEST_CASE("apply --all-processes without --atomic keeps the patch where it appli
   CHECK(ReadStats(fleet.second)["errors"] == 0);
 }
 
+TEST_CASE("apply --all-processes finds the processes that map a shared library of the build-id") {
+  TempDir dir;
+  RunningDaemon daemon(dir.path() + "/hotpatchd.sock");
+  TargetProcess first(TargetPath("engine_dlopen"), {"2"});
+  TargetProcess second(TargetPath("engine_dlopen"), {"2"});
+  std::string library = first.WaitForLine("ready ").substr(6);
+  second.WaitForLine("ready ");
+  // Maps no such library: not part of the fleet.
+  TargetProcess bystander(TargetPath("fleet_loop"), {"1"});
+  bystander.WaitForLine("ready");
+  std::string bundle = BuildBundleFile("plugin_version2", library, "plugin-v2", dir);
+
+  CtlRun run =
+      RunCtl({"--socket", daemon.socket_path(), "--json", "apply", "--all-processes", bundle}, dir);
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  auto result = run.Json();
+  CHECK(result["target_module"] == "libengine_plugin.so");
+  auto members = MembersByPid(result);
+  REQUIRE(members.size() == 2);
+  CHECK(members[first.pid()]["outcome"] == "applied");
+  CHECK(members[second.pid()]["outcome"] == "applied");
+  WaitForVersion(first, 2);
+  WaitForVersion(second, 2);
+  CHECK(ListPatches(bystander.pid()).empty());
+  CHECK(ReadStats(first)["errors"] == 0);
+  CHECK(ReadStats(second)["errors"] == 0);
+}
+
 TEST_CASE("apply --all-processes with no process of the build-id is not_found") {
   FleetDaemon f;
   CtlRun run = f.ApplyToAll({});
