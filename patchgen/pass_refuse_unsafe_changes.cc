@@ -17,6 +17,7 @@
 #include "diff_passes.h"
 #include "reference_targets.h"
 #include "relocation_fields.h"
+#include "symbol_names.h"
 
 namespace hotpatch::patchgen {
 namespace {
@@ -73,6 +74,36 @@ void RefuseChangedData(const ObjectPair& pair) {
                 pair.patched->path + ": existing data '" + entity.symbol->name + "' has a " + what +
                     ": the running process initialised it long ago, a patch cannot change that "
                     "(set the new value from code instead)");
+  }
+}
+
+// A static local the bundle would carry as new while the original object has one of the same
+// name that no patched static matches: statics of one name are told apart by the functions that
+// use them (pass_correlate_sections.cc), and when those changed (a function now inlined
+// elsewhere) a fresh copy would silently lose the running process's value.
+void RefuseUnmatchedStatics(const DiffSession& session) {
+  for (const ObjectPair& pair : session.pairs) {
+    if (pair.orig == nullptr) continue;
+    for (const auto& [key, entity] : pair.patched->entities) {
+      if (entity.is_function || entity.symbol->binding != STB_LOCAL ||
+          pair.orig->entities.count(key) != 0 ||
+          session.carried_sections.count({pair.patched, entity.symbol->section_index}) == 0) {
+        continue;
+      }
+      const std::string name = NormalizeSymbolName(entity.symbol->name).key;
+      for (const auto& [orig_key, original] : pair.orig->entities) {
+        if (original.is_function || original.symbol->binding != STB_LOCAL ||
+            NormalizeSymbolName(original.symbol->name).key != name ||
+            pair.patched->entities.count(orig_key) != 0) {
+          continue;
+        }
+        throw Error(ErrorCode::kUnsupported,
+                    pair.patched->path + ": static '" + name + "' (" + key +
+                        ") matches no original one, and the original's " + orig_key +
+                        " matches no patched one: the functions using it changed, so which "
+                        "storage of the running process it is cannot be told");
+      }
+    }
   }
 }
 
@@ -265,6 +296,7 @@ void RefuseChangedSignatures(DiffSession& session) {
 void RefuseUnsafeChanges(DiffSession& session) {
   for (const ObjectPair& pair : session.pairs) RefuseChangedData(pair);
   RefuseNewThreadLocals(session);
+  RefuseUnmatchedStatics(session);
   RefuseChangedLayouts(session);  // reads the DWARF RefuseChangedSignatures compares
   RefuseChangedSignatures(session);
 }
