@@ -25,7 +25,10 @@
 #include "engine/recovery.h"
 #include "engine/registry.h"
 #include "engine/remote_mapping.h"
+#include "engine/stop_timer.h"
 #include "engine/target_symbols.h"
+#include "engine/tracer_priority.h"
+#include "engine/tracer_thread.h"
 #include "process/modules.h"
 #include "process/process_attachment.h"
 #include "unwind/stack_walker.h"
@@ -185,19 +188,27 @@ std::vector<ImageSection> ImageSections(const bundle::Bundle& b) {
   return sections;
 }
 
-void RunStopped(ProcessAttachment& process, QuiescenceStats& stats, const std::function<void()>& fn) {
+// One stop without a safety check, for what needs remote syscalls or a roll-back.
+void RunStopped(ProcessAttachment& process, bool scheduling_boost, QuiescenceStats& stats,
+                PauseBreakdown& breakdown, const std::function<void()>& fn) {
+  ScopedTracerPriority tracer_priority(scheduling_boost);
+  ActionStopTimer timer(process, nullptr);
   ++stats.attempts;
   // An error inside an earlier stop may have left the process stopped; roll-back reuses it.
   if (!process.stopped()) process.StopAll();
+  timer.ActionBegins();
   fn();
+  timer.ActionEnds();
   process.ResumeAll();
   stats.pause_us += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(process.last_pause()).count());
+  timer.StopEnded(breakdown);
 }
 
 }  // namespace
 
-ApplyResult ApplyBundle(pid_t pid, std::span<const uint8_t> bundle_bytes, const ApplyOptions& options) {
+static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundle_bytes,
+                                       const ApplyOptions& options) {
   auto deadline = std::chrono::steady_clock::now() + options.timeout;
   bundle::Bundle b = bundle::ReadBundle(bundle_bytes);
   std::string checksum = bundle::ChecksumHex(bundle::BundleChecksum(bundle_bytes));
@@ -245,6 +256,7 @@ ApplyResult ApplyBundle(pid_t pid, std::span<const uint8_t> bundle_bytes, const 
   StackWalker walker(pid, process.memory());
   QuiescenceStats stats;
   if (registry && NeedsRecovery(*registry)) {
+    ScopedTracerPriority tracer_priority(options.scheduling_boost);
     RecoverInterrupted(process, walker, *registry, deadline, stats);
     for (const auto& p : registry->patches())
       if (p.patch_id == b.patch_id && p.checksum_hex == checksum) {
@@ -296,7 +308,7 @@ ApplyResult ApplyBundle(pid_t pid, std::span<const uint8_t> bundle_bytes, const 
   // Mappings and the registry need remote syscalls, hence one short stop without a safety
   // check: nothing reachable changes in it.
   if (choice.map_code || choice.map_data || !registry) {
-    RunStopped(process, stats, [&] {
+    RunStopped(process, options.scheduling_boost, stats, result.pause_breakdown, [&] {
       if (!registry) registry = TargetRegistry::OpenOrCreate(process);
       if (choice.map_code) {
         choice.code = CreateNamedMapping(process, "hotpatch:" + b.patch_id + ":code", needs.code_size,
@@ -317,7 +329,8 @@ ApplyResult ApplyBundle(pid_t pid, std::span<const uint8_t> bundle_bytes, const 
   // Rolls back everything prepared so far; the record may or may not be in the registry yet.
   auto roll_back = [&](const std::string& why) -> std::string {
     try {
-      RunStopped(process, stats, [&] {
+      PauseBreakdown ignored;
+      RunStopped(process, options.scheduling_boost, stats, ignored, [&] {
         if (ReadCommitFlag(process.memory(), record)) SetCommitFlag(process.memory(), record, false);
         PointEntries(process.memory(), record, EntryTarget::kPrevious);
         ForgetPatch(process, *registry, record);
@@ -370,27 +383,45 @@ ApplyResult ApplyBundle(pid_t pid, std::span<const uint8_t> bundle_bytes, const 
                          t.replaced->name, t.never_returns});
       for (const auto& c : t.cold_parts) guarded.push_back({c, t.replaced->name + ".cold", false});
     }
+    ScopedTracerPriority tracer_priority(options.scheduling_boost);
+    ActionStopTimer timer(process, &walker);
     RunWhenQuiescent(process, walker, guarded, deadline, "apply " + b.patch_id, [&] {
+      timer.ActionBegins();
       FaultInjectionPoint("apply-stopped");
       PointEntries(process.memory(), record, EntryTarget::kGate,
                    [] { FaultInjectionPoint("apply-mid-flip"); });
       SetCommitFlag(process.memory(), record, true);
       FaultInjectionPoint("apply-committed");
       PointEntries(process.memory(), record, EntryTarget::kReplacement);
-      record.state = PatchState::kApplied;
-      std::vector<PatchRecord> now = registry->patches();
-      for (auto& p : now)
-        if (p.patch_id == record.patch_id) p = record;
-      registry->Commit(process.memory(), now);
-      FaultInjectionPoint("apply-recorded");
+      timer.ActionEnds();
     }, stats);
+    timer.StopEnded(result.pause_breakdown);
   } catch (const Error& e) {
     std::string message = roll_back(e.what());
     throw Error(e.code(), message);
   }
+  // The registry learns "applied" after the resume: until then it says "prepared" with the commit
+  // flag set, which the next engine reads as committed and finishes (RecoverInterrupted). No
+  // roll-back from here on: the target may already run the replacement.
+  record.state = PatchState::kApplied;
+  std::vector<PatchRecord> now = registry->patches();
+  for (auto& p : now)
+    if (p.patch_id == record.patch_id) p = record;
+  try {
+    registry->Commit(memory, now);
+  } catch (const Error& e) {
+    throw Error(e.code(), "pid " + std::to_string(pid) + ": patch " + record.patch_id +
+                              " is applied, but recording it failed (the next engine call "
+                              "records it): " + e.what());
+  }
+  FaultInjectionPoint("apply-recorded");
   result.attempts = stats.attempts;
   result.pause_us = stats.pause_us;
   return result;
+}
+
+ApplyResult ApplyBundle(pid_t pid, std::span<const uint8_t> bundle_bytes, const ApplyOptions& options) {
+  return RunOnOwnTracerThread([&] { return ApplyOnTracerThread(pid, bundle_bytes, options); });
 }
 
 }  // namespace hotpatch

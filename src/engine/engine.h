@@ -21,10 +21,20 @@ struct ApplyOptions {
   bundle::Placement placement =
       bundle::Placement::kAuto;             // kAuto: the bundle's preference, else smallest
   std::chrono::milliseconds timeout{5000};  // until the safety check must have passed
-  // While stopping, raise threads that have not stopped yet to SCHED_FIFO 1 (their exact
-  // attributes restored before they run on; issue 6). Off for targets whose operators forbid
+  // While stopping, raise threads that have not stopped yet to SCHED_FIFO 1, and the engine's own
+  // thread to SCHED_FIFO 2 from the first PTRACE_INTERRUPT to the last PTRACE_CONT (every exact
+  // attribute restored before the target runs on; issue 6). Off for targets whose operators forbid
   // any change of scheduling, even for microseconds (hotpatchd --no-scheduling-boost).
   bool scheduling_boost = true;
+};
+
+// Where the pause of the stop that acted went (the stops that found a thread busy and backed off
+// are in pause_us only). The four parts add up to that stop's pause.
+struct PauseBreakdown {
+  uint64_t stop_us = 0;    // first PTRACE_INTERRUPT -> every thread stopped, registers read
+  uint64_t unwind_us = 0;  // the safety check's stack walks
+  uint64_t write_us = 0;   // the action: the flip's writes (and a revert's restore, if inside)
+  uint64_t resume_us = 0;  // -> last PTRACE_CONT
 };
 
 struct ApplyResult {
@@ -34,6 +44,7 @@ struct ApplyResult {
   std::vector<std::string> functions;  // replaced functions
   int attempts = 0;                    // stops needed until the safety check passed
   uint64_t pause_us = 0;               // total time the target was stopped
+  PauseBreakdown pause_breakdown;      // of the flip's stop (and the first apply's mapping stop)
   bool already_applied = false;        // the same bundle was applied before: nothing done
 };
 
@@ -49,6 +60,7 @@ struct RevertResult {
   std::vector<std::string> reverted;  // patch ids, in the order reverted
   int attempts = 0;
   uint64_t pause_us = 0;
+  PauseBreakdown pause_breakdown;  // of the stops that flipped, summed over the patches reverted
 };
 
 // What `list` shows of one patch. `effective_state` is what the target does now: "applied", or

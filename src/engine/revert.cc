@@ -8,6 +8,9 @@
 #include "engine/quiescence.h"
 #include "engine/recovery.h"
 #include "engine/registry.h"
+#include "engine/stop_timer.h"
+#include "engine/tracer_priority.h"
+#include "engine/tracer_thread.h"
 #include "process/process_attachment.h"
 #include "unwind/stack_walker.h"
 
@@ -54,9 +57,18 @@ std::vector<std::string> ChooseReverts(const std::vector<PatchRecord>& patches,
   return ids;
 }
 
+void SetRecordState(const RemoteMemory& memory, TargetRegistry& registry, PatchRecord& record,
+                    PatchState state) {
+  record.state = state;
+  std::vector<PatchRecord> now = registry.patches();
+  for (auto& p : now)
+    if (p.patch_id == record.patch_id) p = record;
+  registry.Commit(memory, now);
+}
+
 }  // namespace
 
-RevertResult RevertPatches(pid_t pid, const RevertOptions& options) {
+static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options) {
   auto deadline = std::chrono::steady_clock::now() + options.timeout;
   RemoteMemory memory(pid);
   auto registry = TargetRegistry::TryOpen(pid, memory);
@@ -69,7 +81,10 @@ RevertResult RevertPatches(pid_t pid, const RevertOptions& options) {
   StackWalker walker(pid, process.memory());
   for (const auto& p : registry->patches()) walker.AddCodeRangeWithoutCfi(p.code, CfiFreeRule::kFramePointer);
   QuiescenceStats stats;
-  if (NeedsRecovery(*registry)) RecoverInterrupted(process, walker, *registry, deadline, stats);
+  if (NeedsRecovery(*registry)) {
+    ScopedTracerPriority tracer_priority(options.scheduling_boost);
+    RecoverInterrupted(process, walker, *registry, deadline, stats);
+  }
 
   for (const auto& id : ChooseReverts(registry->patches(), options, pid)) {
     auto it = std::find_if(registry->patches().begin(), registry->patches().end(),
@@ -78,26 +93,46 @@ RevertResult RevertPatches(pid_t pid, const RevertOptions& options) {
     // The whole code area: gates, replacements, new functions, stubs. A thread anywhere in it
     // would run on into bytes we are about to restore or unmap.
     std::vector<GuardedCode> guarded{{record.code, "code of patch " + id, false}};
-    RunWhenQuiescent(process, walker, guarded, deadline, "revert " + id, [&] {
-      record.state = PatchState::kReverting;
-      std::vector<PatchRecord> now = registry->patches();
-      for (auto& p : now)
-        if (p.patch_id == id) p = record;
-      registry->Commit(process.memory(), now);
-      FaultInjectionPoint("revert-stopped");
-      PointEntries(process.memory(), record, EntryTarget::kGate,
-                   [] { FaultInjectionPoint("revert-mid-flip"); });
-      SetCommitFlag(process.memory(), record, false);
-      FaultInjectionPoint("revert-committed");
-      PointEntries(process.memory(), record, EntryTarget::kPrevious);
-      ForgetPatch(process, *registry, record);
-    }, stats);
+    // "reverting" is recorded while the target runs: with the commit flag still set, a crash
+    // from here to the flip leaves a record the next engine reads as committed and re-applies
+    // (RecoverInterrupted) — what the target still does.
+    SetRecordState(memory, *registry, record, PatchState::kReverting);
+    // Unmapping needs a remote syscall, hence a stop; restoring bytes does not. Once the entries
+    // point back, no thread can reach the patch code (none was in it: the safety check), so
+    // code placed in the module is restored after the resume.
+    bool forget_inside = !record.own_mappings.empty();
+    ScopedTracerPriority tracer_priority(options.scheduling_boost);
+    ActionStopTimer timer(process, &walker);
+    try {
+      RunWhenQuiescent(process, walker, guarded, deadline, "revert " + id, [&] {
+        timer.ActionBegins();
+        FaultInjectionPoint("revert-stopped");
+        PointEntries(process.memory(), record, EntryTarget::kGate,
+                     [] { FaultInjectionPoint("revert-mid-flip"); });
+        SetCommitFlag(process.memory(), record, false);
+        FaultInjectionPoint("revert-committed");
+        PointEntries(process.memory(), record, EntryTarget::kPrevious);
+        if (forget_inside) ForgetPatch(process, *registry, record);
+        timer.ActionEnds();
+      }, stats);
+    } catch (const Error& e) {
+      // Busy until the deadline (nothing written yet): the patch stays applied, and says so.
+      if (e.code() == ErrorCode::kBusy && ReadCommitFlag(memory, record))
+        SetRecordState(memory, *registry, record, PatchState::kApplied);
+      throw;
+    }
+    timer.StopEnded(result.pause_breakdown);
+    if (!forget_inside) ForgetPatch(process, *registry, record);
     walker.RemoveCodeRange(record.code);
     result.reverted.push_back(id);
   }
   result.attempts = stats.attempts;
   result.pause_us = stats.pause_us;
   return result;
+}
+
+RevertResult RevertPatches(pid_t pid, const RevertOptions& options) {
+  return RunOnOwnTracerThread([&] { return RevertOnTracerThread(pid, options); });
 }
 
 std::vector<ListedPatch> ListPatches(pid_t pid) {

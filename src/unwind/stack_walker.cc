@@ -14,6 +14,7 @@ class StackWalker::Unwinder {
   Unwinder(pid_t pid, const RemoteMemory& memory) : space(pid, memory) {}
   CfiAddressSpace space;
   Statistics statistics;
+  std::chrono::nanoseconds walk_time_since_forget{0};
 };
 
 namespace {
@@ -181,8 +182,10 @@ StackWalker::StackWalker(pid_t pid, const RemoteMemory& memory)
 StackWalker::~StackWalker() = default;
 
 Stack StackWalker::Walk(pid_t tid, const user_regs_struct& regs) {
+  auto began = std::chrono::steady_clock::now();
   unwinder_->space.EnsureModulesKnown();
   Stack stack = ::hotpatch::Walk(unwinder_->space, tid, regs).Run();
+  unwinder_->walk_time_since_forget += std::chrono::steady_clock::now() - began;
   unwinder_->statistics.walks++;
   unwinder_->statistics.frames += stack.frames.size();
   return stack;
@@ -191,6 +194,7 @@ Stack StackWalker::Walk(pid_t tid, const user_regs_struct& regs) {
 void StackWalker::ForgetCachedMemory() {
   unwinder_->statistics.pages_read += unwinder_->space.memory().cached_pages();
   unwinder_->space.ForgetCachedMemory();
+  unwinder_->walk_time_since_forget = std::chrono::nanoseconds(0);
 }
 
 void StackWalker::AddCodeRangeWithoutCfi(RemoteRange range, CfiFreeRule rule) {
@@ -209,6 +213,10 @@ StackWalker::Statistics StackWalker::statistics() const {
   Statistics statistics = unwinder_->statistics;
   statistics.pages_read += unwinder_->space.memory().cached_pages();
   return statistics;
+}
+
+std::chrono::nanoseconds StackWalker::walk_time_since_forget() const {
+  return unwinder_->walk_time_since_forget;
 }
 
 }  // namespace hotpatch

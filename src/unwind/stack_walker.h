@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,6 +91,9 @@ class StackWalker {
     uint64_t pages_read = 0;
   };
   Statistics statistics() const;
+  // Time spent in Walk() since the last ForgetCachedMemory(): the unwinding of the current stop
+  // (the engine's pause breakdown, issue 6).
+  std::chrono::nanoseconds walk_time_since_forget() const;
 
  private:
   class Unwinder;

@@ -66,22 +66,25 @@ std::string FormatTable(const BenchResults& r) {
   char line[512];
   out += "machine: " + std::to_string(r.cores) + " cores, kernel " + r.kernel + "\n\n";
   out +=
-      "pause (us; median/p99 = engine, apply and revert of one function; floor = bare stop+resume; "
-      "boosted = floor with SCHED_FIFO 1 for not-yet-stopped threads; +tracer = and SCHED_FIFO 2 "
-      "for "
-      "the tracer; stop..resume = one stop phase by phase, outside the engine)\n";
-  std::snprintf(line, sizeof line, "%7s %5s %10s %10s %10s %8s %10s %10s %9s %8s %7s %9s %8s  %s\n",
-                "threads", "load", "median", "p99", "floor", "x floor", "boosted", "+tracer",
-                "stop", "unwind", "write", "resume", "stops/op", "target");
+      "pause (us; median/p99 = engine, apply and revert of one function, scheduling boost on; "
+      "floor = bare stop+resume; boosted = floor with SCHED_FIFO 1 for not-yet-stopped threads; "
+      "+tracer = and SCHED_FIFO 2 for the tracer; no boost = engine median with the boost off; "
+      "stop..resume = medians of the engine's own breakdown)\n";
+  std::snprintf(line, sizeof line,
+                "%7s %5s %9s %9s %9s %7s %8s %8s %8s %9s %8s %7s %6s %8s %8s  %s\n", "threads",
+                "load", "median", "p99", "floor", "x floor", "boosted", "+tracer", "x +tr",
+                "no boost", "stop", "unwind", "write", "resume", "stops/op", "target");
   out += line;
   for (const auto& p : r.pause) {
     double ratio = p.floor_us > 0 ? p.median_us / p.floor_us : 0;
-    std::snprintf(
-        line, sizeof line,
-        "%7d %5s %10.0f %10.0f %10.0f %8.2f %10.0f %10.0f %9.0f %8.0f %7.0f %9.0f %8.2f  %s\n",
-        p.threads, p.load.c_str(), p.median_us, p.p99_us, p.floor_us, ratio, p.floor_boosted_us,
-        p.floor_both_boosted_us, p.stop_us, p.unwind_us, p.write_us, p.resume_us, p.attempts_mean,
-        PauseTarget(p).c_str());
+    double ratio_boosted = p.floor_both_boosted_us > 0 ? p.median_us / p.floor_both_boosted_us : 0;
+    std::snprintf(line, sizeof line,
+                  "%7d %5s %9.0f %9.0f %9.0f %7.2f %8.0f %8.0f %8.2f %9.0f %8.0f %7.0f %6.0f "
+                  "%8.0f %8.2f  %s\n",
+                  p.threads, p.load.c_str(), p.median_us, p.p99_us, p.floor_us, ratio,
+                  p.floor_boosted_us, p.floor_both_boosted_us, ratio_boosted, p.median_unboosted_us,
+                  p.stop_us, p.unwind_us, p.write_us, p.resume_us, p.attempts_mean,
+                  PauseTarget(p).c_str());
     out += line;
   }
   out += "\n";

@@ -13,8 +13,8 @@ namespace hotpatch::bench {
 
 // One point of scenario (a). All times in microseconds: median and p99 of the engine's pause
 // (ApplyResult/RevertResult pause_us, each apply and each revert one sample), the floor (bare
-// stop+resume of the same threads), and the breakdown of one stop measured from outside the
-// engine (flip_breakdown.h).
+// stop+resume of the same threads), and the medians of the engine's own breakdown of those
+// samples (ApplyResult/RevertResult pause_breakdown).
 struct PausePoint {
   int threads = 0;
   std::string load;  // "busy" | "idle"
@@ -29,6 +29,7 @@ struct PausePoint {
   // apply or revert, and the errors the target counted (must be 0).
   double floor_boosted_us = 0;       // not-yet-stopped threads at SCHED_FIFO 1
   double floor_both_boosted_us = 0;  // and the tracer at SCHED_FIFO 2
+  double median_unboosted_us = 0;    // the engine with ApplyOptions::scheduling_boost off
   double attempts_mean = 0;
   long target_errors = 0;
 };

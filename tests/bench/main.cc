@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   if (options.quick) {
     pause.thread_counts = {1, 8};
     pause.cycles = 10;
-    pause.breakdown_cycles = 5;
+    pause.unboosted_cycles = 5;
   }
   run("pause", "pause_failure", [&] { RunPauseBenchmark(pause, results); });
   run("call", "call_overhead_ns",

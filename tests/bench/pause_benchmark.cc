@@ -10,9 +10,7 @@
 
 #include "base/error.h"
 #include "engine/engine.h"
-#include "flip_breakdown.h"
 #include "patch_bundles.h"
-#include "scheduling_boost.h"
 #include "statistics.h"
 #include "stop_floor.h"
 #include "support/target_process.h"
@@ -20,14 +18,6 @@
 namespace hotpatch::bench {
 
 namespace {
-
-RemotePtr TickAddress(const std::string& ready_line) {
-  auto at = ready_line.find("tick=");
-  if (at == std::string::npos)
-    throw Error(ErrorCode::kInternal,
-                "bench_threads said \"" + ready_line + "\", expected \"ready tick=0x...\"");
-  return RemotePtr(std::stoull(ready_line.substr(at + 5), nullptr, 16));
-}
 
 long TargetErrors(test::TargetProcess& target) {
   kill(target.pid(), SIGUSR1);
@@ -37,27 +27,39 @@ long TargetErrors(test::TargetProcess& target) {
 
 struct EngineCycles {
   std::vector<double> pauses;  // pause_us of each apply and each revert
+  // The engine's own breakdown of each of those (ApplyResult/RevertResult::pause_breakdown).
+  std::vector<double> stop_us, unwind_us, write_us, resume_us;
+  std::vector<double> outside_breakdown_us;  // pause_us not in the breakdown: stops that backed off
   long stops = 0;
+
+  void Add(uint64_t pause_us, const PauseBreakdown& b, int attempts) {
+    pauses.push_back(static_cast<double>(pause_us));
+    stop_us.push_back(static_cast<double>(b.stop_us));
+    unwind_us.push_back(static_cast<double>(b.unwind_us));
+    write_us.push_back(static_cast<double>(b.write_us));
+    resume_us.push_back(static_cast<double>(b.resume_us));
+    uint64_t inside = b.stop_us + b.unwind_us + b.write_us + b.resume_us;
+    outside_breakdown_us.push_back(pause_us > inside ? static_cast<double>(pause_us - inside) : 0);
+    stops += attempts;
+  }
 };
 
-// `cycles` times ApplyBundle then RevertPatches. With `tracer_fifo`, the calling thread (the
-// tracer) runs at SCHED_FIFO 2 meanwhile: the prototype of the lever that keeps resumed busy
-// threads from preempting the tracer between two PTRACE_CONTs (docs/performance.md).
+// `cycles` times ApplyBundle then RevertPatches, with the engine's scheduling boost (not-yet-
+// stopped threads at SCHED_FIFO 1, the tracer at SCHED_FIFO 2) on or off.
 EngineCycles RunEngineCycles(pid_t pid, const std::vector<uint8_t>& bundle, int cycles,
-                             bool tracer_fifo) {
+                             bool scheduling_boost) {
   ApplyOptions apply_options;
   apply_options.timeout = std::chrono::seconds(60);
+  apply_options.scheduling_boost = scheduling_boost;
   RevertOptions revert_options;
   revert_options.timeout = std::chrono::seconds(60);
-  SchedulingBoost tracer_boost;
-  if (tracer_fifo) tracer_boost.Boost(static_cast<pid_t>(gettid()), 2);
+  revert_options.scheduling_boost = scheduling_boost;
   EngineCycles result;
   for (int i = 0; i < cycles; ++i) {
     ApplyResult applied = ApplyBundle(pid, bundle, apply_options);
-    result.pauses.push_back(static_cast<double>(applied.pause_us));
+    result.Add(applied.pause_us, applied.pause_breakdown, applied.attempts);
     RevertResult reverted = RevertPatches(pid, revert_options);
-    result.pauses.push_back(static_cast<double>(reverted.pause_us));
-    result.stops += applied.attempts + reverted.attempts;
+    result.Add(reverted.pause_us, reverted.pause_breakdown, reverted.attempts);
   }
   return result;
 }
@@ -65,7 +67,7 @@ EngineCycles RunEngineCycles(pid_t pid, const std::vector<uint8_t>& bundle, int 
 PausePoint MeasurePoint(int threads, const std::string& load, const std::vector<uint8_t>& bundle,
                         const PauseOptions& options, nlohmann::json& notes) {
   test::TargetProcess target(test::TargetPath("bench_threads"), {std::to_string(threads), load});
-  RemotePtr tick = TickAddress(target.WaitForLine("ready", std::chrono::seconds(30)));
+  target.WaitForLine("ready", std::chrono::seconds(30));
   PausePoint point;
   point.threads = threads;
   point.load = load;
@@ -85,22 +87,20 @@ PausePoint MeasurePoint(int threads, const std::string& load, const std::vector<
   point.floor_both_boosted_us =
       Median(pauses_of(MeasureStopFloor(target.pid(), {options.cycles, true, true})));
 
-  FlipPhases phases = MeasureFlipPhases(target.pid(), tick, options.breakdown_cycles);
-  point.stop_us = Median(phases.stop_us);
-  point.unwind_us = Median(phases.unwind_us);
-  point.write_us = Median(phases.write_us);
-  point.resume_us = Median(phases.resume_us);
-  FlipPhases boosted_phases = MeasureFlipPhases(target.pid(), tick, options.breakdown_cycles, true);
-
   // One untimed round: the first apply creates the in-target registry (a remote mmap in a stop
   // of its own) and warms the page cache for the module's ELF.
-  RunEngineCycles(target.pid(), bundle, 1, false);
-  EngineCycles engine = RunEngineCycles(target.pid(), bundle, options.cycles, false);
+  RunEngineCycles(target.pid(), bundle, 1, true);
+  EngineCycles engine = RunEngineCycles(target.pid(), bundle, options.cycles, true);
   point.median_us = Median(engine.pauses);
   point.p99_us = Percentile(engine.pauses, 0.99);
+  point.stop_us = Median(engine.stop_us);
+  point.unwind_us = Median(engine.unwind_us);
+  point.write_us = Median(engine.write_us);
+  point.resume_us = Median(engine.resume_us);
   point.attempts_mean =
       static_cast<double>(engine.stops) / static_cast<double>(engine.pauses.size());
-  EngineCycles engine_tracer_fifo = RunEngineCycles(target.pid(), bundle, options.cycles, true);
+  EngineCycles unboosted = RunEngineCycles(target.pid(), bundle, options.unboosted_cycles, false);
+  point.median_unboosted_us = Median(unboosted.pauses);
   point.target_errors = TargetErrors(target);
 
   std::string key = std::to_string(threads) + "_" + load;
@@ -108,14 +108,14 @@ PausePoint MeasurePoint(int threads, const std::string& load, const std::vector<
       {"floor_stop_part_us", Median(bare_stops)},
       {"floor_boosted_us", point.floor_boosted_us},
       {"floor_boosted_with_tracer_us", point.floor_both_boosted_us},
-      {"stop_with_attachment_boost_us", Median(boosted_phases.stop_us)},
-      {"engine_median_tracer_fifo_us", Median(engine_tracer_fifo.pauses)},
-      {"engine_p99_tracer_fifo_us", Percentile(engine_tracer_fifo.pauses, 0.99)},
+      {"pause_over_boosted_floor", point.median_us / point.floor_both_boosted_us},
+      {"engine_median_no_boost_us", point.median_unboosted_us},
+      {"engine_p99_no_boost_us", Percentile(unboosted.pauses, 0.99)},
+      {"engine_no_boost_stop_us", Median(unboosted.stop_us)},
+      {"engine_no_boost_resume_us", Median(unboosted.resume_us)},
+      {"engine_no_boost_cycles", options.unboosted_cycles},
+      {"pause_outside_breakdown_p99_us", Percentile(engine.outside_breakdown_us, 0.99)},
       {"stops_per_operation", point.attempts_mean},
-      {"frames_per_stop",
-       static_cast<double>(phases.frames) / static_cast<double>(options.breakdown_cycles)},
-      {"walker_pages_read_per_stop",
-       static_cast<double>(phases.pages_read) / static_cast<double>(options.breakdown_cycles)},
       {"target_errors", point.target_errors}};
   if (point.target_errors != 0)
     throw Error(ErrorCode::kInternal, "bench_threads " + key + " counted " +
@@ -135,8 +135,8 @@ void RunPauseBenchmark(const PauseOptions& options, BenchResults& results) {
       PauseOptions point_options = options;
       if (threads >= options.many_threads) {
         point_options.cycles = std::min(options.cycles, options.many_threads_cycles);
-        point_options.breakdown_cycles =
-            std::min(options.breakdown_cycles, options.many_threads_breakdown_cycles);
+        point_options.unboosted_cycles =
+            std::min(options.unboosted_cycles, options.many_threads_unboosted_cycles);
       }
       results.pause.push_back(MeasurePoint(threads, load, bundle, point_options, results.notes));
       results.notes["pause_extra"][std::to_string(threads) + "_" + load]["cycles"] =
@@ -144,14 +144,11 @@ void RunPauseBenchmark(const PauseOptions& options, BenchResults& results) {
     }
   }
   results.notes["pause"] =
-      "median_us/p99_us: ApplyResult/RevertResult pause_us (each apply and each revert one sample, "
-      "after one "
-      "untimed warm-up round); floor_us: median of bare PTRACE_INTERRUPT all/wait all/PTRACE_CONT "
-      "all; "
-      "stop/unwind/write/resume: medians measured outside the engine with ProcessAttachment, "
-      "StackWalker and "
-      "RemoteMemory (the engine exposes only the total), the write phase being 4 read-back writes "
-      "of 5 bytes";
+      "median_us/p99_us: ApplyResult/RevertResult pause_us with the engine's default scheduling "
+      "boost (each apply and each revert one sample, after one untimed warm-up round); floor_us: "
+      "median of bare PTRACE_INTERRUPT all/wait all/PTRACE_CONT all, no boost (issue 6's table); "
+      "stop/unwind/write/resume: medians of the engine's own pause_breakdown of the same samples; "
+      "pause_extra: floors with the boosts, the engine with scheduling_boost off";
 }
 
 }  // namespace hotpatch::bench
