@@ -383,6 +383,7 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
                          t.replaced->name, t.never_returns});
       for (const auto& c : t.cold_parts) guarded.push_back({c, t.replaced->name + ".cold", false});
     }
+    walker.LearnModulesWhileRunning();
     ScopedTracerPriority tracer_priority(options.scheduling_boost);
     ActionStopTimer timer(process, &walker);
     RunWhenQuiescent(process, walker, guarded, deadline, "apply " + b.patch_id, [&] {

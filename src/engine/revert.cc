@@ -101,6 +101,7 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
     // point back, no thread can reach the patch code (none was in it: the safety check), so
     // code placed in the module is restored after the resume.
     bool forget_inside = !record.own_mappings.empty();
+    walker.LearnModulesWhileRunning();
     ScopedTracerPriority tracer_priority(options.scheduling_boost);
     ActionStopTimer timer(process, &walker);
     try {

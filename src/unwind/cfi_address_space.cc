@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "process/maps.h"
 
 // Exported by libunwind-x86_64 (1.6.2) but not declared in its headers: the binary search of an
 // .eh_frame_hdr table, which _UPT_find_proc_info also ends in. With UNW_INFO_FORMAT_REMOTE_TABLE
@@ -151,11 +152,18 @@ CfiAddressSpace::~CfiAddressSpace() {
 
 void CfiAddressSpace::EnsureModulesKnown() {
   if (modules_known_) return;
-  std::vector<CodeModule> modules = FindCodeModules(pid_, memory_);
-  // libunwind caches register rules by pc; they stay true while the same objects are mapped at
-  // the same addresses, and are wrong once dlclose/dlopen put other code there.
-  if (modules != modules_) unw_flush_cache(address_space_, 0, 0);
-  modules_ = std::move(modules);
+  std::vector<Mapping> mappings = ReadMappings(pid_);
+  std::vector<Mapping> code_mappings = CodeMappings(mappings);
+  // The headers and tables are read only when code was mapped or unmapped: reading libc's CFI
+  // search table alone is dozens of pages, inside the stop.
+  if (modules_.empty() || !SameCodeMappings(code_mappings, code_mappings_)) {
+    std::vector<CodeModule> modules = FindCodeModules(mappings, memory_);
+    // libunwind caches register rules by pc; they stay true while the same objects are mapped at
+    // the same addresses, and are wrong once dlclose/dlopen put other code there.
+    if (modules != modules_) unw_flush_cache(address_space_, 0, 0);
+    modules_ = std::move(modules);
+    code_mappings_ = std::move(code_mappings);
+  }
   added_modules_.clear();
   for (const EhFrameHdrRange& added : eh_frame_hdr_ranges_) {
     CodeModule module;

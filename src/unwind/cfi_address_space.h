@@ -50,8 +50,9 @@ class CfiAddressSpace {
   StopMemoryCache& memory() { return memory_; }
   pid_t pid() const { return pid_; }
 
-  // Scans the modules once per stop (after ForgetCachedMemory); flushes libunwind's CFI cache
-  // when the set of modules differs from the previous stop's.
+  // Checks the modules once per stop (after ForgetCachedMemory): reads /proc/PID/maps, and
+  // rescans the objects' ELF headers and CFI tables only when the mappings of code changed since
+  // the last scan; flushes libunwind's CFI cache when the set of modules differs.
   void EnsureModulesKnown();
   void ForgetCachedMemory();
 
@@ -78,7 +79,8 @@ class CfiAddressSpace {
   StopMemoryCache memory_;
   unw_addr_space_t address_space_ = nullptr;
   bool modules_known_ = false;
-  std::vector<CodeModule> modules_;        // from /proc/PID/maps, rescanned every stop
+  std::vector<CodeModule> modules_;        // from /proc/PID/maps, rescanned when code_mappings_
+  std::vector<Mapping> code_mappings_;     // change (CodeMappings)
   std::vector<CodeModule> added_modules_;  // from AddEhFrameHdrRange, tables read every stop
   std::vector<EhFrameHdrRange> eh_frame_hdr_ranges_;
   std::vector<CfiFreeRange> cfi_free_ranges_;

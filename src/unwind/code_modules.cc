@@ -31,7 +31,27 @@ void AddExecutablePieces(RemoteRange segment, const std::vector<Mapping>& mappin
 }  // namespace
 
 std::vector<CodeModule> FindCodeModules(pid_t pid, StopMemoryCache& memory) {
-  std::vector<Mapping> mappings = ReadMappings(pid);
+  return FindCodeModules(ReadMappings(pid), memory);
+}
+
+std::vector<Mapping> CodeMappings(const std::vector<Mapping>& mappings) {
+  std::vector<Mapping> code;
+  for (const Mapping& mapping : mappings)
+    if (!mapping.path.empty() || mapping.executable) code.push_back(mapping);
+  return code;
+}
+
+bool SameCodeMappings(const std::vector<Mapping>& a, const std::vector<Mapping>& b) {
+  auto same = [](const Mapping& x, const Mapping& y) {
+    return x.range == y.range && x.readable == y.readable && x.writable == y.writable &&
+           x.executable == y.executable && x.shared == y.shared && x.offset == y.offset &&
+           x.device == y.device && x.inode == y.inode && x.path == y.path && x.deleted == y.deleted;
+  };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), same);
+}
+
+std::vector<CodeModule> FindCodeModules(const std::vector<Mapping>& mappings,
+                                        StopMemoryCache& memory) {
   std::vector<CodeModule> modules;
   for (const Mapping& start : mappings) {
     if (!MayStartElfObject(start)) continue;

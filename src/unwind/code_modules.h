@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/remote_ptr.h"
+#include "process/maps.h"
 #include "unwind/eh_frame_hdr.h"
 #include "unwind/stop_memory_cache.h"
 
@@ -36,5 +37,14 @@ struct CodeModule {
 // Reads /proc/PID/maps and the ELF headers of every mapped object. Throws kNoSuchProcess when the
 // process is gone.
 std::vector<CodeModule> FindCodeModules(pid_t pid, StopMemoryCache& memory);
+// The same from mappings already read.
+std::vector<CodeModule> FindCodeModules(const std::vector<Mapping>& mappings,
+                                        StopMemoryCache& memory);
+
+// The mappings FindCodeModules depends on: every file (and the vDSO) and every executable
+// mapping. Equal lists give equal modules, so the heap or a new thread's stack growing, which
+// changes /proc/PID/maps at almost every stop of a busy process, does not force a rescan.
+std::vector<Mapping> CodeMappings(const std::vector<Mapping>& mappings);
+bool SameCodeMappings(const std::vector<Mapping>& a, const std::vector<Mapping>& b);
 
 }  // namespace hotpatch::unwind

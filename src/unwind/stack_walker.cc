@@ -101,7 +101,8 @@ class Walk {
             return std::move(stack_);
           }
           std::string failure = StepOverCfiFreeFrame(CfiFreeRule::kReturnAddressAtSp);
-          if (!failure.empty()) return Unreliable(Describe(frame, index, location) + ": " + failure);
+          if (!failure.empty())
+            return Unreliable(Describe(frame, index, location) + ": " + failure);
           pc_is_return_address = true;
           continue;
         }
@@ -195,6 +196,11 @@ void StackWalker::ForgetCachedMemory() {
   unwinder_->statistics.pages_read += unwinder_->space.memory().cached_pages();
   unwinder_->space.ForgetCachedMemory();
   unwinder_->walk_time_since_forget = std::chrono::nanoseconds(0);
+}
+
+void StackWalker::LearnModulesWhileRunning() {
+  unwinder_->space.EnsureModulesKnown();
+  ForgetCachedMemory();
 }
 
 void StackWalker::AddCodeRangeWithoutCfi(RemoteRange range, CfiFreeRule rule) {

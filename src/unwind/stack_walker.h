@@ -72,6 +72,10 @@ class StackWalker {
   // Call after every resume of the target: its stacks changed and modules may have been loaded or
   // unloaded. The CFI cache is kept as long as the same modules are mapped at the same addresses.
   void ForgetCachedMemory();
+  // Finds the target's modules (ELF headers, CFI tables) while it runs, before the first stop:
+  // inside the stop the walker then only reads /proc/PID/maps to check that no code was mapped or
+  // unmapped since.
+  void LearnModulesWhileRunning();
 
   // Code without CFI that a thread may be in: patch code placed by an earlier bundle. Frames
   // inside it are unwound by `rule` (see cfi_free_code.h). Ranges must not overlap modules' code
