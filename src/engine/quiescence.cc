@@ -54,9 +54,29 @@ void RunWhenQuiescent(ProcessAttachment& process, StackWalker& walker,
   // Back-off: short at first (a vCPU leaves a hot function within microseconds), growing so a
   // thread parked for long is not stopped thousands of times.
   auto backoff = std::chrono::microseconds(500);
+  // Every thread waits while the last one is being stopped, so a thread that cannot stop (an
+  // uninterruptible sleep, a vfork parent) must not hold the others for long: start with a short
+  // limit and widen it only for a target that simply has many threads to stop.
+  auto stop_limit = std::chrono::microseconds(100'000);
   for (;;) {
     ++stats.attempts;
-    process.StopAll();
+    try {
+      process.StopAll(stop_limit);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kBusy) throw;
+      stats.pause_us += Micros(process.last_pause());
+      auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        throw Error(ErrorCode::kBusy, "pid " + std::to_string(process.pid()) + ": cannot " + what +
+                                          " after " + std::to_string(stats.attempts) +
+                                          " attempts: " + e.what());
+      }
+      process.RunFor(std::min<std::chrono::microseconds>(
+          backoff, std::chrono::duration_cast<std::chrono::microseconds>(deadline - now)));
+      backoff = std::min(backoff * 2, std::chrono::microseconds(50'000));
+      stop_limit = std::min<std::chrono::microseconds>(stop_limit * 2, ProcessAttachment::kDefaultStopLimit);
+      continue;
+    }
     walker.ForgetCachedMemory();  // the target ran since the last stop
     SafetyVerdict verdict = CheckThreads(process, walker, guarded);
     if (verdict.safe() || StepBusyThreadsOut(process, walker, guarded, verdict)) {

@@ -40,6 +40,7 @@ ProcessAttachment::ProcessAttachment(ProcessAttachment&& other) noexcept
       memory_(std::move(other.memory_)),
       threads_(std::move(other.threads_)),
       stopped_(std::exchange(other.stopped_, false)),
+      detached_(other.detached_),
       boost_while_stopping_(other.boost_while_stopping_),
       stopped_threads_(std::move(other.stopped_threads_)),
       stop_began_(other.stop_began_),
@@ -92,11 +93,11 @@ ProcessAttachment ProcessAttachment::Seize(pid_t pid) {
 }
 
 ProcessAttachment::~ProcessAttachment() {
-  if (pid_ == 0) return;  // moved from
+  if (pid_ == 0 || detached_) return;  // moved from, or already detached
   try {
     // Only a stopped thread can be detached (PTRACE_DETACH, like most requests, needs the
     // tracee in a ptrace-stop), and stopping also collects the signals we must give back.
-    if (!stopped_) StopAll();
+    if (!stopped_) TryStopAll(Clock::now() + kDefaultStopLimit);
   } catch (...) {
     // Best effort below: detach whatever is stopped; a thread we cannot stop any more is gone.
   }
@@ -149,12 +150,9 @@ void ProcessAttachment::HandleStop(TracedThread& thread, const ThreadStop& stop,
       // Signals a dead thread held die with it, as they would have without us.
       threads_.erase(tid);
       return;
-    case StopKind::kClone: {
-      auto new_tid = static_cast<pid_t>(PtraceGetEventMessage(tid));
-      // Attached by PTRACE_O_TRACECLONE; it reports a PTRACE_EVENT_STOP at birth.
-      if (new_tid > 0) threads_[new_tid].tid = new_tid;
+    case StopKind::kClone:
+      FollowClone(tid);
       [[fallthrough]];
-    }
     case StopKind::kOtherEvent:
       // Event stops happen inside a system call: registers are not the user-mode state yet. Let
       // the call finish; while stopping, the interrupt (re-armed: any trap clears a pending one)
@@ -186,6 +184,18 @@ void ProcessAttachment::HandleStop(TracedThread& thread, const ThreadStop& stop,
       }
       return;
     case StopKind::kSignalDelivery:
+      if (thread.step_trap_possible && stop.signal == SIGTRAP) {
+        siginfo_t info{};
+        if (TryPtraceGetSignalInfo(tid, info) == 0 && info.si_code == TRAP_TRACE) {
+          // The late trap of a single step we gave up waiting for: ours, not the target's.
+          thread.step_trap_possible = false;
+          if (mode == Mode::kStopping) {
+            ThrowUnlessGone(TryPtraceInterrupt(tid), "PTRACE_INTERRUPT", tid);
+          }
+          ThrowUnlessGone(TryPtraceContinue(tid, 0), "PTRACE_CONT", tid);
+          return;
+        }
+      }
       if (mode == Mode::kStopping) {
         // It has dequeued the signal; it is gone from the kernel's queue and only we can give it
         // back (ResumeAll / detach).
@@ -226,18 +236,73 @@ void ProcessAttachment::ServicePendingStops(Mode mode) {
   }
 }
 
-void ProcessAttachment::WaitUntilAllStopped() {
-  for (;;) {
-    auto running = std::find_if(threads_.begin(), threads_.end(),
-                                [](const auto& entry) { return !entry.second.stopped; });
-    if (running == threads_.end()) return;
-    HandleStop(running->second, WaitForThreadStop(running->first), Mode::kStopping);
+void ProcessAttachment::FollowClone(pid_t parent) {
+  auto new_tid = static_cast<pid_t>(PtraceGetEventMessage(parent));
+  if (new_tid <= 0) return;
+  if (IsThreadOf(pid_, new_tid)) {
+    // Attached by PTRACE_O_TRACECLONE; it reports a PTRACE_EVENT_STOP at birth.
+    threads_[new_tid].tid = new_tid;
+    return;
+  }
+  // PTRACE_O_TRACECLONE attaches every clone whose exit signal is not SIGCHLD, threads or not.
+  // A process is not ours to hold: its registers and memory are not the target's. It reports
+  // its birth stop before running any code of its own; detach it from there.
+  ThreadStop birth = WaitForThreadStop(new_tid);
+  if (birth.kind != StopKind::kExited && birth.kind != StopKind::kGone) {
+    TryPtraceDetach(new_tid, 0);
   }
 }
 
-void ProcessAttachment::StopAll() {
+bool ProcessAttachment::WaitUntilAllStopped(Clock::time_point deadline) {
+  // Polled, never a blocking wait, for two kernel behaviours: a thread in an uninterruptible or
+  // killable sleep (a vfork parent in wait_for_vfork_done) traps only when it leaves it; and when
+  // the process dies, its leader's exit is reported only after every other thread has been reaped
+  // (delay_group_leader) — by us, their tracer, so waiting for the leader first waits forever.
+  // Naps, not sched_yield: the engine's tracer may run at SCHED_FIFO 2 (tracer_priority.h), and
+  // a real-time thread that yields keeps its CPU from the threads it waits for. Short at first
+  // (most threads trap within microseconds), growing by half so a long stop costs few polls.
+  auto nap = std::chrono::nanoseconds(5'000);
+  for (;;) {
+    ServicePendingStops(Mode::kStopping);
+    bool all_stopped = std::all_of(threads_.begin(), threads_.end(),
+                                   [](const auto& entry) { return entry.second.stopped; });
+    if (all_stopped) return true;
+    auto now = Clock::now();
+    if (now >= deadline) return false;
+    std::this_thread::sleep_for(std::min<Clock::duration>(nap, deadline - now));
+    nap = std::min<std::chrono::nanoseconds>(nap * 3 / 2, std::chrono::microseconds(500));
+  }
+}
+
+std::string ProcessAttachment::DescribeUnstoppedThreads() const {
+  std::string text;
+  for (const auto& [tid, thread] : threads_) {
+    if (thread.stopped) continue;
+    if (!text.empty()) text += "; ";
+    text += "tid " + std::to_string(tid) + " (" + ReadThreadName(pid_, tid) +
+            "): " + DescribeThreadState(pid_, tid);
+  }
+  return text;
+}
+
+void ProcessAttachment::StopAll(std::chrono::microseconds limit) {
   CheckTracerThread("StopAll");
   if (stopped_) return;
+  auto began = Clock::now();
+  if (TryStopAll(began + limit)) return;
+  std::string unstopped = DescribeUnstoppedThreads();
+  std::optional<Error> resume_error = ResumeStoppedThreads();
+  last_pause_ = Clock::now() - stop_began_;
+  stopped_threads_.clear();
+  std::string message =
+      PidText(pid_) + ": not stopped within " +
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) +
+      " ms: " + unstopped + "; every other thread runs again";
+  if (resume_error) message += " (but resuming failed: " + std::string(resume_error->what()) + ")";
+  throw Error(ErrorCode::kBusy, message);
+}
+
+bool ProcessAttachment::TryStopAll(Clock::time_point deadline) {
   stop_began_ = Clock::now();
   // Take the stops already reported first: interrupting a thread that is already in a
   // ptrace-stop leaves the interrupt pending, and it would trap again right after we resume it.
@@ -257,7 +322,7 @@ void ProcessAttachment::StopAll() {
         if (auto boost = ScopedSchedulingBoost::TryBoost(tid)) boosts.push_back(std::move(*boost));
       }
     }
-    WaitUntilAllStopped();
+    if (!WaitUntilAllStopped(deadline)) return false;
     // Every thread we know is stopped and followed its clones, so the process has no other thread
     // unless one escaped us; /proc is the ground truth.
     size_t known = threads_.size();
@@ -269,6 +334,7 @@ void ProcessAttachment::StopAll() {
   last_boosted_threads_ = boosts.size();
   stopped_ = true;
   last_stop_latency_ = Clock::now() - stop_began_;
+  return true;
 }
 
 void ProcessAttachment::SetAsideZombieLeader() {
@@ -333,10 +399,28 @@ int ProcessAttachment::SignalToInject(TracedThread& thread) {
 void ProcessAttachment::ResumeAll() {
   CheckTracerThread("ResumeAll");
   if (!stopped_) return;
+  std::optional<Error> first_error = ResumeStoppedThreads();
+  last_pause_ = Clock::now() - stop_began_;
+  stopped_ = false;
+  stopped_threads_.clear();
+  if (first_error) throw *first_error;
+}
+
+void ProcessAttachment::DetachFromStop() {
+  CheckTracerThread("DetachFromStop");
+  if (!stopped_) {
+    throw Error(ErrorCode::kInternal, "DetachFromStop of " + PidText(pid_) + " while it runs");
+  }
+  DetachAll();
+  last_pause_ = Clock::now() - stop_began_;
+  detached_ = true;
+}
+
+std::optional<Error> ProcessAttachment::ResumeStoppedThreads() {
   // Resume every thread even if one fails: leaving the others stopped is the worse outcome.
   std::optional<Error> first_error;
   for (auto& [tid, thread] : threads_) {
-    if (thread.zombie_leader) continue;
+    if (thread.zombie_leader || !thread.stopped) continue;
     int err;
     const char* request;
     if (thread.group_stopped && thread.stop_kind == StopKind::kGroupStop) {
@@ -350,10 +434,7 @@ void ProcessAttachment::ResumeAll() {
     thread.stopped = false;
     if (err != 0 && err != ESRCH && !first_error) first_error = PtraceError(request, tid, err);
   }
-  last_pause_ = Clock::now() - stop_began_;
-  stopped_ = false;
-  stopped_threads_.clear();
-  if (first_error) throw *first_error;
+  return first_error;
 }
 
 void ProcessAttachment::RunFor(std::chrono::microseconds duration) {
@@ -416,15 +497,21 @@ bool ProcessAttachment::StepThreadUntil(pid_t tid, size_t max_steps,
       if (err == ESRCH) return false;
       throw PtraceError("PTRACE_SINGLESTEP", tid, err);
     }
-    std::optional<ThreadStop> stop;
-    while (!(stop = PollThreadStop(tid))) {
-      if (Clock::now() >= deadline) {
-        // Blocked (a system call that waits for a thread we hold): take it back.
-        ThrowUnlessGone(TryPtraceInterrupt(tid), "PTRACE_INTERRUPT", tid);
-        stop = WaitForThreadStop(tid);
-        break;
+    // Polled with naps, not sched_yield: a real-time tracer that yields would keep the stepped
+    // thread off its CPU (see WaitUntilAllStopped).
+    std::optional<ThreadStop> stop = WaitForThreadStopUntil(tid, deadline);
+    if (!stop) {
+      // Blocked (a system call that waits for a thread we hold): take it back. The interrupt
+      // wakes an interruptible sleep, not an uninterruptible one, so the wait is bounded too.
+      ThrowUnlessGone(TryPtraceInterrupt(tid), "PTRACE_INTERRUPT", tid);
+      stop = WaitForThreadStopUntil(tid, Clock::now() + kDefaultStopLimit);
+      if (!stop) {
+        // It runs on (to us) and reports later; StopAll or RunFor will see it then.
+        thread.stopped = false;
+        thread.step_trap_possible = true;
+        stopped_threads_.erase(captured);
+        return false;
       }
-      std::this_thread::yield();
     }
     switch (stop->kind) {
       case StopKind::kExited:
@@ -441,23 +528,26 @@ bool ProcessAttachment::StepThreadUntil(pid_t tid, size_t max_steps,
         break;
       }
       case StopKind::kGroupStop:
-        thread.group_stopped = true;
-        thread.stop_kind = stop->kind;
-        captured->regs = PtraceGetRegisters(tid);
-        return false;
       case StopKind::kInterrupt:
-      case StopKind::kClone:
-      case StopKind::kOtherEvent:
-        // kClone/kOtherEvent: the thread is inside a system call (it stepped into clone or exec);
-        // stop stepping, the caller retries later with everything running.
+        // A jobctl trap (our interrupt above, or a group-stop) is reported before signals are
+        // dequeued, so the step's own SIGTRAP may wait in the queue behind it.
         thread.stop_kind = stop->kind;
-        captured->regs = PtraceGetRegisters(tid);
-        if (stop->kind == StopKind::kClone) {
-          auto new_tid = static_cast<pid_t>(PtraceGetEventMessage(tid));
-          if (new_tid > 0) threads_[new_tid].tid = new_tid;
-          // Let the event finish so the thread ends at a user-mode boundary, then re-stop all.
+        thread.group_stopped = stop->kind == StopKind::kGroupStop;
+        DiscardQueuedStepTrap(thread);
+        if (!threads_.contains(tid)) {
+          stopped_threads_.erase(captured);
           return false;
         }
+        captured->regs = PtraceGetRegisters(tid);
+        return false;
+      case StopKind::kClone:
+      case StopKind::kOtherEvent:
+        // The thread is inside a system call (it stepped into clone or exec); stop stepping, the
+        // caller retries later with everything running. The step's trap, if any, comes at the
+        // call's exit, and PTRACE_CONT clears the step flag before that (user_disable_single_step).
+        thread.stop_kind = stop->kind;
+        captured->regs = PtraceGetRegisters(tid);
+        if (stop->kind == StopKind::kClone) FollowClone(tid);
         return false;
     }
     captured->regs = PtraceGetRegisters(tid);
@@ -468,6 +558,38 @@ bool ProcessAttachment::StepThreadUntil(pid_t tid, size_t max_steps,
     }
   }
   return false;
+}
+
+void ProcessAttachment::DiscardQueuedStepTrap(TracedThread& thread) {
+  pid_t tid = thread.tid;
+  bool drained = false;
+  // Resumed as it is, the thread would dequeue the trap and die of it (SIGTRAP's default action).
+  // Resumed with signal 0 from a jobctl stop, it dequeues synchronous signals first
+  // (dequeue_synchronous_signal), so the trap is reported in a signal-delivery-stop before any
+  // instruction runs, and leaving that stop with signal 0 discards it.
+  while (StepTrapQueued(tid)) {
+    if (int err = TryPtraceContinue(tid, 0)) throw PtraceError("PTRACE_CONT", tid, err);
+    ThreadStop stop = WaitForThreadStop(tid);
+    switch (stop.kind) {
+      case StopKind::kSignalDelivery: {
+        siginfo_t info = PtraceGetSignalInfo(tid);
+        if (!(info.si_signo == SIGTRAP && info.si_code > 0)) thread.held_signals.push_back(info);
+        thread.stop_kind = stop.kind;
+        drained = true;
+        break;
+      }
+      case StopKind::kInterrupt:
+      case StopKind::kGroupStop:
+        thread.stop_kind = stop.kind;
+        thread.group_stopped = stop.kind == StopKind::kGroupStop;
+        break;
+      default:
+        // Exited (SIGKILL), or an event no user instruction could have caused.
+        threads_.erase(tid);
+        return;
+    }
+  }
+  if (drained) ParkInJobControlStop(thread);
 }
 
 void ProcessAttachment::ParkInJobControlStop(TracedThread& thread) {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "process/remote_memory.h"
 #include "process/thread_stop.h"
 
@@ -50,13 +51,26 @@ class ProcessAttachment {
   // back into the group-stop.
   ~ProcessAttachment();
 
+  // How long StopAll waits by default for the last thread to stop. Generous: with hundreds of
+  // CPU-busy threads on two cores, stopping takes a few hundred ms when nothing is boosted.
+  static constexpr std::chrono::milliseconds kDefaultStopLimit{1000};
+
   // Interrupts every thread, then waits for each; follows threads created meanwhile, forgets
   // threads that exit. Captures registers and name of each. Throws kNoSuchProcess if the whole
-  // process is gone.
-  void StopAll();
+  // process is gone, and kBusy naming each thread (tid, name, state, kernel wait channel) that has
+  // not stopped within `limit` — a thread in an uninterruptible or killable sleep (a vfork parent,
+  // D state in a file system, a frozen cgroup) traps only when it leaves it. Every thread that did
+  // stop then runs again; the others keep our interrupt pending and are let go when they report
+  // it (or detached by the kernel when the tracer thread exits: see DetachAll).
+  void StopAll(std::chrono::microseconds limit = kDefaultStopLimit);
   // Continues every thread (re-injecting the signal it was about to receive); group-stopped
   // threads get PTRACE_LISTEN, so they stay stopped but keep reporting.
   void ResumeAll();
+  // Ends the attachment from the stop: PTRACE_DETACH resumes each thread with the signal it was
+  // about to receive. Cheaper than ResumeAll and the destructor, which must stop every thread
+  // again to detach it (a second pause that pause_us would not show). Afterwards only pid() and
+  // the timing accessors may be called.
+  void DetachFromStop();
   // Services ptrace stops (signals to pass on, new threads to let go, group-stops) for this long.
   // Only sleeps while stopped.
   void RunFor(std::chrono::microseconds duration);
@@ -90,8 +104,8 @@ class ProcessAttachment {
   // text does not move while we hold the process; the search reads /proc/PID/maps and code).
   RemotePtr syscall_instruction();
 
-  // First PTRACE_INTERRUPT issued -> last PTRACE_CONT issued, of the last stop/resume cycle: the
-  // time the target was stopped (`pause_us`).
+  // First PTRACE_INTERRUPT issued -> last PTRACE_CONT (or PTRACE_DETACH) issued, of the last
+  // stop/resume cycle: the time the target was stopped (`pause_us`).
   std::chrono::nanoseconds last_pause() const { return last_pause_; }
   // First PTRACE_INTERRUPT issued -> every thread stopped, of the last StopAll.
   std::chrono::nanoseconds last_stop_latency() const { return last_stop_latency_; }
@@ -114,6 +128,9 @@ class ProcessAttachment {
     // The thread-group leader exited (pthread_exit) while other threads live: the kernel reports
     // its exit only when the whole group is gone, so it can be neither stopped nor waited for.
     bool zombie_leader = false;
+    // We single-stepped it and then lost sight of it before it stopped (StepThreadUntil's
+    // bounded wait ran out): the step's SIGTRAP may still come, and must not reach the target.
+    bool step_trap_possible = false;
   };
   enum class Mode { kRunning, kStopping };
 
@@ -126,7 +143,21 @@ class ProcessAttachment {
   void HandleStop(TracedThread& thread, const ThreadStop& stop, Mode mode);
   // Polls every running thread until none has anything to report.
   void ServicePendingStops(Mode mode);
-  void WaitUntilAllStopped();
+  // Polls until every thread is stopped; false at `deadline`.
+  bool WaitUntilAllStopped(std::chrono::steady_clock::time_point deadline);
+  // StopAll without giving up: false, with the threads that did stop still stopped, at `deadline`.
+  bool TryStopAll(std::chrono::steady_clock::time_point deadline);
+  // "tid 12 (vcpu0): state D (disk sleep), waiting in wait_for_vfork_done" for each thread not
+  // stopped yet.
+  std::string DescribeUnstoppedThreads() const;
+  // Continues (or PTRACE_LISTENs) every stopped thread; the first error after trying them all.
+  std::optional<Error> ResumeStoppedThreads();
+  // A new task reported by PTRACE_EVENT_CLONE of `parent`: tracked if it is a thread of ours,
+  // let go at once if it is another process (a clone without CLONE_THREAD).
+  void FollowClone(pid_t parent);
+  // After a jobctl stop reported while a single step of `thread` ran: discards the step's SIGTRAP
+  // if it is still queued (see StepTrapQueued) and parks the thread in a jobctl stop again.
+  void DiscardQueuedStepTrap(TracedThread& thread);
   void CaptureStoppedThreads();
   // Gives back held signals: the oldest through the stop's own injection when the thread is in a
   // signal-delivery-stop, the others queued again. Returns the signal to pass to CONT/DETACH.
@@ -146,6 +177,7 @@ class ProcessAttachment {
   std::unique_ptr<RemoteMemory> memory_;
   std::map<pid_t, TracedThread> threads_;
   bool stopped_ = false;
+  bool detached_ = false;  // DetachFromStop ran
   bool boost_while_stopping_ = false;
   std::vector<StoppedThread> stopped_threads_;
   std::chrono::steady_clock::time_point stop_began_;

@@ -67,12 +67,33 @@ void PtraceSetRegisters(pid_t tid, const user_regs_struct& regs) {
   }
 }
 
+int TryPtraceGetSignalInfo(pid_t tid, siginfo_t& info) {
+  return TryPtrace(PTRACE_GETSIGINFO, tid, nullptr, &info);
+}
+
 siginfo_t PtraceGetSignalInfo(pid_t tid) {
   siginfo_t info{};
   if (int err = TryPtrace(PTRACE_GETSIGINFO, tid, nullptr, &info)) {
     throw PtraceError("PTRACE_GETSIGINFO", tid, err);
   }
   return info;
+}
+
+bool StepTrapQueued(pid_t tid) {
+  // The kernel queues at most one SIGTRAP (a standard signal), so a small window suffices to
+  // find it among what else the thread has pending.
+  constexpr int kPeekCount = 64;
+  siginfo_t queued[kPeekCount];
+  __ptrace_peeksiginfo_args args{};
+  args.off = 0;
+  args.flags = 0;  // the thread's private queue: force_sig_fault queues the trap there
+  args.nr = kPeekCount;
+  long n = ::ptrace(PTRACE_PEEKSIGINFO, tid, &args, queued);
+  if (n < 0) throw PtraceError("PTRACE_PEEKSIGINFO", tid, errno);
+  for (long i = 0; i < n; ++i) {
+    if (queued[i].si_signo == SIGTRAP && queued[i].si_code > 0) return true;
+  }
+  return false;
 }
 
 void PtraceSetSignalInfo(pid_t tid, const siginfo_t& info) {

@@ -30,8 +30,13 @@ int TryPtraceSingleStep(pid_t tid, int signal);
 int TryPtraceGetRegisters(pid_t tid, user_regs_struct& regs);
 user_regs_struct PtraceGetRegisters(pid_t tid);
 void PtraceSetRegisters(pid_t tid, const user_regs_struct& regs);
+int TryPtraceGetSignalInfo(pid_t tid, siginfo_t& info);
 siginfo_t PtraceGetSignalInfo(pid_t tid);
 void PtraceSetSignalInfo(pid_t tid, const siginfo_t& info);
+// Whether the SIGTRAP of a single step (sent by the kernel: si_code > 0) is queued for `tid`
+// but not yet dequeued: a jobctl trap reported first leaves it there (get_signal handles jobctl
+// traps before it dequeues signals). PTRACE_PEEKSIGINFO reads the queue without dequeuing.
+bool StepTrapQueued(pid_t tid);
 // The tid of the new thread at a PTRACE_EVENT_CLONE stop.
 unsigned long PtraceGetEventMessage(pid_t tid);
 

@@ -1,6 +1,7 @@
 #include "process/thread_status.h"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -63,6 +64,28 @@ std::optional<TaskStatus> TryReadTaskStatus(pid_t pid, pid_t tid) {
   }
   if (!seen_state) return std::nullopt;
   return status;
+}
+
+bool IsThreadOf(pid_t pid, pid_t tid) {
+  return ::access(TaskPath(pid, tid).c_str(), F_OK) == 0;
+}
+
+std::string DescribeThreadState(pid_t pid, pid_t tid) {
+  std::ifstream status(TaskPath(pid, tid) + "/status");
+  std::string state;
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("State:")) {
+      state = line.substr(line.find_first_not_of(" \t", 6));
+      break;
+    }
+  }
+  if (state.empty()) return "gone";
+  std::ifstream wchan_file(TaskPath(pid, tid) + "/wchan");
+  std::string wchan;
+  std::getline(wchan_file, wchan);
+  // wchan reads "0" for a thread that is running or in a ptrace-stop.
+  if (wchan.empty() || wchan == "0") return "state " + state;
+  return "state " + state + ", waiting in " + wchan;
 }
 
 }  // namespace hotpatch

@@ -24,4 +24,13 @@ struct TaskStatus {
 // nullopt if the thread is gone.
 std::optional<TaskStatus> TryReadTaskStatus(pid_t pid, pid_t tid);
 
+// Whether `tid` is a thread of process `pid` (a task of its thread group). PTRACE_O_TRACECLONE
+// also attaches clones made without CLONE_THREAD (other processes), so a clone event alone
+// does not say.
+bool IsThreadOf(pid_t pid, pid_t tid);
+
+// "state D (disk sleep), waiting in wait_for_vfork_done": why a thread does not stop, for
+// messages (the State line and /proc/PID/task/TID/wchan, the kernel function it sleeps in).
+std::string DescribeThreadState(pid_t pid, pid_t tid);
+
 }  // namespace hotpatch

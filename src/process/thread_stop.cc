@@ -5,7 +5,9 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <thread>
 
 #include "base/error.h"
 
@@ -67,6 +69,21 @@ ThreadStop WaitForThreadStop(pid_t tid) {
 
 std::optional<ThreadStop> PollThreadStop(pid_t tid) {
   return Wait(tid, WNOHANG);
+}
+
+std::optional<ThreadStop> WaitForThreadStopUntil(pid_t tid,
+                                                 std::chrono::steady_clock::time_point deadline) {
+  // waitpid cannot time out, and a library has no signal of its own to interrupt it with.
+  // Naps rather than sched_yield, which a real-time caller would spin through without letting
+  // the awaited thread run on its CPU. Short at first: a single step reports within microseconds.
+  auto nap = std::chrono::nanoseconds(2'000);
+  for (;;) {
+    if (std::optional<ThreadStop> stop = PollThreadStop(tid)) return stop;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(nap, deadline - now));
+    nap = std::min<std::chrono::nanoseconds>(nap * 3 / 2, std::chrono::microseconds(500));
+  }
 }
 
 std::string DescribeStop(const ThreadStop& stop) {

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -46,6 +47,9 @@ ThreadStop DecodeWaitStatus(int status);
 ThreadStop WaitForThreadStop(pid_t tid);
 // Returns the stop `tid` has already reported, if any, without blocking.
 std::optional<ThreadStop> PollThreadStop(pid_t tid);
+// Polls until `tid` reports a stop or its exit; nullopt at `deadline`.
+std::optional<ThreadStop> WaitForThreadStopUntil(pid_t tid,
+                                                 std::chrono::steady_clock::time_point deadline);
 
 // "signal-delivery-stop (SIGUSR1)", for messages.
 std::string DescribeStop(const ThreadStop& stop);

@@ -12,8 +12,10 @@
  * Each child execs /bin/sleep 0.5 (a child left stopped never exits, so it stays visible) and
  * is reaped when it exits.
  *   SIGUSR1                prints "stats errors=E v1=A v2=B v3=C spawned=S failed=F
- *                          traced_at_birth=T" (T: children that found a tracer at birth, i.e.
- *                          were handed to our tracer by PTRACE_O_TRACECLONE).
+ *                          traced_at_birth=T cloned_while_traced=C" (T: children that found a
+ *                          tracer at birth — a tracer that kept a child PTRACE_O_TRACECLONE
+ *                          handed it; C: raw clones made with a tracer attached before and after
+ *                          the call, so they were handed to it).
  * Children die with the spawning thread (PR_SET_PDEATHSIG survives execve). */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -35,6 +37,7 @@ atomic_long total_errors;
 atomic_long spawned;
 atomic_long failed;
 atomic_long traced_at_birth;
+atomic_long cloned_while_traced;
 static int birth_report[2]; /* children write one byte here when born traced */
 
 __attribute__((noipa)) int version(void) {
@@ -69,7 +72,7 @@ static int TracerOf(const char* status_path) {
 
 static void ExecSleepInChild(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  /* Tells the test the clone path was exercised: a tracer of the parent got this child too. */
+  /* Tells the test a tracer of the parent kept this child past its birth stop. */
   if (TracerOf("/proc/self/status") != 0) (void)!write(birth_report[1], "t", 1);
   execve("/bin/sleep", sleep_argv, environ);
   _exit(127);
@@ -133,7 +136,10 @@ static void* clone_when_traced(void* arg) {
     if (!traced) clones_this_attachment = 0;
     /* A few per attachment, 1 ms apart: some exec before the tracer stops everything. */
     if (traced && clones_this_attachment < 10) {
-      Count(Spawn(2));
+      pid_t child = Spawn(2);
+      Count(child);
+      if (child > 0 && TracerOf("/proc/thread-self/status") != 0)
+        atomic_fetch_add(&cloned_while_traced, 1);
       ++clones_this_attachment;
     }
     CollectChildren();
@@ -158,10 +164,12 @@ int main(int argc, char** argv) {
   for (;;) {
     int sig;
     if (sigwait(&report, &sig) != 0) continue;
-    printf("stats errors=%ld v1=%ld v2=%ld v3=%ld spawned=%ld failed=%ld traced_at_birth=%ld\n",
-           atomic_load(&total_errors), atomic_load(&version_seen[1]), atomic_load(&version_seen[2]),
-           atomic_load(&version_seen[3]), atomic_load(&spawned), atomic_load(&failed),
-           atomic_load(&traced_at_birth));
+    printf(
+        "stats errors=%ld v1=%ld v2=%ld v3=%ld spawned=%ld failed=%ld traced_at_birth=%ld "
+        "cloned_while_traced=%ld\n",
+        atomic_load(&total_errors), atomic_load(&version_seen[1]), atomic_load(&version_seen[2]),
+        atomic_load(&version_seen[3]), atomic_load(&spawned), atomic_load(&failed),
+        atomic_load(&traced_at_birth), atomic_load(&cloned_while_traced));
     fflush(stdout);
   }
 }

@@ -8,18 +8,26 @@
 using namespace hotpatch;
 using namespace hotpatch::test;
 
-// Hidden ([.]): it passes when run alone (about 5-13 s, repeatedly), but in the full suite, with
-// unit tests loading both cores, it hung until ctest's 180 s timeout twice; the hang is not
-// understood yet (suspects: StopAll or a single step waiting for a thread that never reports).
-// Run it with: tests/test_engine "[load]". Issue 3 stays open until it passes in the suite.
+// Under ASan+UBSan (scripts/test's second stage) every engine call is several times slower; the
+// behaviour checked is the same with fewer cycles.
+#ifdef HOTPATCH_SANITIZED
+constexpr int kCycles = 40;
+#else
+constexpr int kCycles = 200;
+#endif
+
+// Was hidden once: under full-suite load a single step's SIGTRAP, queued behind the interrupt
+// that ended a step which ran out of time, reached the target and killed it; the engine then
+// waited forever for the dead leader's exit (reported only after the other threads are reaped).
+// Both fixed in src/process (DiscardQueuedStepTrap, polled bounded stops).
 TEST_CASE("8 threads call the patched functions while they are patched and reverted 200 times",
-          "[.][load]") {
+          "[load]") {
   std::string path = TargetPath("engine_loop");
   TargetProcess target(path, {"8"});
   target.WaitForLine("ready");
   auto bundle = BuildPatchBundle("version2", path, "version2");
   auto original = SnapshotCode(target.pid(), path);
-  for (int cycle = 0; cycle < 200; ++cycle) {
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
     auto applied = ApplyBundle(target.pid(), bundle, {});
     REQUIRE(applied.patch_id == "version2");
     REQUIRE_FALSE(applied.already_applied);

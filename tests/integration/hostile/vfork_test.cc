@@ -65,12 +65,8 @@ ChildOutcome ApplyInChildProcess(pid_t pid, const std::vector<uint8_t>& bundle,
 
 }  // namespace
 
-// KNOWN ENGINE BUG (docs/hardening.md): ProcessAttachment::StopAll waits for every thread without
-// a bound, so the engine hangs on the vforked thread. Tagged [!shouldfail] so the suite stays green
-// while it is open; once the engine gives up at its deadline this test fails, and the tag must go.
 TEST_CASE(
-    "a thread blocked in vfork: the apply gives up at its deadline naming it, nothing changed",
-    "[!shouldfail]") {
+    "a thread blocked in vfork: the apply gives up at its deadline naming it, nothing changed") {
   std::string path = TargetPath("hostile_vfork");
   TargetProcess target(path);
   std::string ready = target.WaitForLine("ready");

@@ -1,0 +1,43 @@
+// Every engine call that attaches to a target runs on a thread of its own, which ends with the
+// call.
+//
+// Why: ptrace ties a tracee to the tracer *thread*. A thread the kernel cannot stop (a vfork
+// parent in wait_for_vfork_done, a D-state sleep in a file system) cannot be detached either —
+// PTRACE_DETACH needs the tracee in a ptrace-stop — and it keeps our PTRACE_INTERRUPT pending, so
+// on its way back to user mode it would trap and wait in a ptrace-stop for a tracer that gave up
+// on it long ago. When a tracer thread exits, the kernel detaches every tracee it still holds and
+// clears their pending traps (exit_ptrace, from exit_notify): a short-lived tracer thread is the
+// one way to be sure no thread of the target is left behind, whatever the caller's threads do.
+#pragma once
+
+#include <exception>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+namespace hotpatch {
+
+// Lets the polling waits of the stop (ProcessAttachment) sleep for the microseconds they ask for
+// instead of the default 50 µs timer slack. Per thread, so it only touches the tracer thread.
+void UseFineTimerSlack();
+
+template <class Work>
+std::invoke_result_t<Work&> RunOnOwnTracerThread(Work&& work) {
+  using Result = std::invoke_result_t<Work&>;
+  std::optional<Result> result;
+  std::exception_ptr failure;
+  std::thread tracer([&] {
+    try {
+      UseFineTimerSlack();
+      result.emplace(work());
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  tracer.join();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*result);
+}
+
+}  // namespace hotpatch
