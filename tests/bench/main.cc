@@ -44,6 +44,13 @@ void DescribeMachine(BenchResults& results) {
   if (uname(&name) == 0) results.kernel = name.release;
 }
 
+// /proc/loadavg's 1-minute average: the machine is shared, and every busy number depends on it.
+double LoadAverage() {
+  double one_minute = -1;
+  std::ifstream("/proc/loadavg") >> one_minute;
+  return one_minute;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,6 +70,7 @@ int main(int argc, char** argv) {
   }
   BenchResults results;
   DescribeMachine(results);
+  double load_at_start = LoadAverage();
   bool failed = false;
   auto run = [&](const std::string& name, const std::string& note_key,
                  const std::function<void()>& scenario) {
@@ -95,6 +103,7 @@ int main(int argc, char** argv) {
   // The daemon's memory is measured by the fleet scenario.
   if (!results.daemon_rss_kib && !results.notes.contains("daemon_rss_kib"))
     results.notes["daemon_rss_kib"] = results.notes.value("fleet_s", "not measured");
+  results.notes["load_average_1min"] = {{"start", load_at_start}, {"end", LoadAverage()}};
   if (options.quick) results.notes["quick"] = "--quick run: small sizes, not the numbers to report";
 
   std::cout << FormatTable(results);
