@@ -327,8 +327,18 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
   record.commit_flag = choice.code.begin;
 
   // Rolls back everything prepared so far; the record may or may not be in the registry yet.
+  // Set in the flip stop before the first entry is written: until then, nothing the target's code
+  // can reach has changed.
+  bool entries_touched = false;
   auto roll_back = [&](const std::string& why) -> std::string {
     try {
+      if (!entries_touched && record.own_mappings.empty()) {
+        // The placement's bytes and the registry record are unreachable: restored while the target
+        // runs, which also works when it cannot be stopped at all (a thread in an uninterruptible
+        // sleep, the usual reason the flip stop failed). Only munmap would need a stop.
+        ForgetPatch(process, *registry, record);
+        return why;
+      }
       PauseBreakdown ignored;
       RunStopped(process, options.scheduling_boost, stats, ignored, [&] {
         if (ReadCommitFlag(process.memory(), record)) SetCommitFlag(process.memory(), record, false);
@@ -389,6 +399,7 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
     RunWhenQuiescent(process, walker, guarded, deadline, "apply " + b.patch_id, [&] {
       timer.ActionBegins();
       FaultInjectionPoint("apply-stopped");
+      entries_touched = true;
       PointEntries(process.memory(), record, EntryTarget::kGate,
                    [] { FaultInjectionPoint("apply-mid-flip"); });
       SetCommitFlag(process.memory(), record, true);

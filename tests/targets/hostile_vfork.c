@@ -4,8 +4,11 @@
  * on its way back to user mode, which it never reaches while the child lives.
  *   hostile_vfork    prints "ready vfork_child=PID vforker=TID" once the thread is blocked;
  *                    SIGUSR1 prints "stats errors=E v1=A v2=B v3=C".
+ *   hostile_vfork later   prints "ready"; the thread calls vfork() only on SIGUSR2, then prints
+ *                    "blocked vfork_child=PID vforker=TID" (so a test can patch it first).
  * The child dies with its parent thread (PR_SET_PDEATHSIG) and in any case after 60 s (alarm). */
 #define _GNU_SOURCE
+#include <hotpatch/patch_area.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -16,10 +19,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* A reserved area: the roll-back test needs a placement inside the module (a mapping could only
+ * be removed inside a stop). */
+HOTPATCH_DEFINE_AREAS(16 * 1024, 4 * 1024);
+
 atomic_long version_seen[4];
 atomic_long total_errors;
 atomic_int vfork_child;
 atomic_int vforker_tid;
+atomic_int vfork_now;
 
 __attribute__((noipa)) int version(void) {
   return 1;
@@ -40,6 +48,7 @@ static void* worker(void* arg) {
 static void* vforker(void* arg) {
   (void)arg;
   atomic_store(&vforker_tid, (int)syscall(SYS_gettid));
+  while (!atomic_load(&vfork_now)) usleep(1000);
   pid_t child = vfork();
   if (child == 0) {
     /* The vfork child borrows our stack and memory: raw system calls only, never return. */
@@ -74,22 +83,39 @@ static char ThreadState(int tid) {
   return state;
 }
 
-int main(void) {
+/* Lets the vforker go and waits until it sleeps in vfork. */
+static void VforkNow(const char* what) {
+  atomic_store(&vfork_now, 1);
+  int tid, child = 0;
+  while ((tid = atomic_load(&vforker_tid)) == 0) usleep(1000);
+  while ((child = FindVforkChild(tid)) == 0 || ThreadState(tid) != 'D') usleep(1000);
+  printf("%s vfork_child=%d vforker=%d\n", what, child, tid);
+  fflush(stdout);
+}
+
+int main(int argc, char** argv) {
+  int later = argc > 1 && strcmp(argv[1], "later") == 0;
   sigset_t report;
   sigemptyset(&report);
   sigaddset(&report, SIGUSR1);
+  sigaddset(&report, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &report, NULL);
   pthread_t t;
   pthread_create(&t, NULL, worker, NULL);
   pthread_create(&t, NULL, vforker, NULL);
-  int tid, child = 0;
-  while ((tid = atomic_load(&vforker_tid)) == 0) usleep(1000);
-  while ((child = FindVforkChild(tid)) == 0 || ThreadState(tid) != 'D') usleep(1000);
-  printf("ready vfork_child=%d vforker=%d\n", child, tid);
-  fflush(stdout);
+  if (later) {
+    printf("ready\n");
+    fflush(stdout);
+  } else {
+    VforkNow("ready");
+  }
   for (;;) {
     int sig;
     if (sigwait(&report, &sig) != 0) continue;
+    if (sig == SIGUSR2) {
+      VforkNow("blocked");
+      continue;
+    }
     printf("stats errors=%ld v1=%ld v2=%ld v3=%ld\n", atomic_load(&total_errors),
            atomic_load(&version_seen[1]), atomic_load(&version_seen[2]),
            atomic_load(&version_seen[3]));

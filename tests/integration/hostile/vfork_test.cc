@@ -28,7 +28,8 @@ struct ChildOutcome {
 
 ChildOutcome ApplyInChildProcess(pid_t pid, const std::vector<uint8_t>& bundle,
                                  std::chrono::milliseconds engine_timeout,
-                                 std::chrono::milliseconds give_up_after) {
+                                 std::chrono::milliseconds give_up_after,
+                                 bundle::Placement placement = bundle::Placement::kAuto) {
   int result_pipe[2];
   REQUIRE(pipe(result_pipe) == 0);
   pid_t child = fork();
@@ -39,6 +40,7 @@ ChildOutcome ApplyInChildProcess(pid_t pid, const std::vector<uint8_t>& bundle,
     try {
       ApplyOptions options;
       options.timeout = engine_timeout;
+      options.placement = placement;
       ApplyBundle(pid, bundle, options);
       text = "applied";
     } catch (const Error& e) {
@@ -86,6 +88,44 @@ TEST_CASE(
   // Whatever happened, nothing of it remains.
   CHECK(TracedOrStoppedThreads(target.pid()).empty());
   CHECK(SnapshotExecutableCode(target.pid()) == code_before);
+  WaitForVersion(target, 1);
+  CHECK(ReadStats(target)["errors"] == 0);
+}
+
+// The same refusal when the target already has a registry and the placement was written before
+// the flip stop failed: the prepared code and record are unreachable from the target's code, so
+// the roll-back restores them while the target runs — it could not be stopped to do it.
+TEST_CASE("a thread blocked in vfork after an earlier patch: the prepared patch is rolled back "
+          "without a stop") {
+  std::string path = TargetPath("hostile_vfork");
+  TargetProcess target(path, {"later"});
+  target.WaitForLine("ready");
+  auto bundle = BuildPatchBundle("version2", path, "version2");
+  // An apply and revert first: the registry exists, so the next apply needs no stop before its
+  // flip stop and writes its placement while the target runs.
+  // The reserved area, not a mapping: a mapping could only be removed inside a stop.
+  ApplyOptions reserved;
+  reserved.placement = bundle::Placement::kReserved;
+  auto first = ApplyBundle(target.pid(), bundle, reserved);
+  REQUIRE(first.placement == "reserved");
+  RevertPatches(target.pid(), {});
+  auto code_before = SnapshotExecutableCode(target.pid());
+  kill(target.pid(), SIGUSR2);
+  std::string blocked = target.WaitForLine("blocked");
+  std::string vforker = blocked.substr(blocked.find("vforker=") + 8);
+
+  auto outcome =
+      ApplyInChildProcess(target.pid(), bundle, std::chrono::seconds(1), std::chrono::seconds(15),
+                          bundle::Placement::kReserved);
+  INFO("engine outcome: " << outcome.text);
+  REQUIRE(outcome.finished);
+  std::string busy = "error " + std::to_string(static_cast<int>(ErrorCode::kBusy)) + " ";
+  CHECK(outcome.text.rfind(busy, 0) == 0);
+  CHECK(outcome.text.find("tid " + vforker) != std::string::npos);
+  CHECK(outcome.text.find("rolling back failed") == std::string::npos);
+  CHECK(TracedOrStoppedThreads(target.pid()).empty());
+  CHECK(SnapshotExecutableCode(target.pid()) == code_before);
+  CHECK(ListPatches(target.pid()).empty());
   WaitForVersion(target, 1);
   CHECK(ReadStats(target)["errors"] == 0);
 }
