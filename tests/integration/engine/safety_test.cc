@@ -10,9 +10,11 @@ using namespace hotpatch::test;
 
 TEST_CASE("a thread parked inside the function: busy with a useful error, then success") {
   std::string path = TargetPath("engine_loop");
-  TargetProcess target(path, {"2", "1500"});  // parker sits in parked() for 1.5 s
-  target.WaitForLine("ready");
+  // Built before the target starts: the parker's window opens at "ready", and compiling the patch
+  // under ASan on a loaded machine took longer than the window once (docs/hardening.md).
   auto bundle = BuildPatchBundle("parked", path, "parked");
+  TargetProcess target(path, {"2", "4000"});  // parker sits in parked() for 4 s
+  target.WaitForLine("ready");
   auto original = SnapshotCode(target.pid(), path);
   ApplyOptions quick;
   quick.timeout = std::chrono::milliseconds(200);
