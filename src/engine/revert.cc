@@ -86,7 +86,9 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
     RecoverInterrupted(process, walker, *registry, deadline, stats);
   }
 
-  for (const auto& id : ChooseReverts(registry->patches(), options, pid)) {
+  std::vector<std::string> ids = ChooseReverts(registry->patches(), options, pid);
+  for (const auto& id : ids) {
+    bool last = &id == &ids.back();
     auto it = std::find_if(registry->patches().begin(), registry->patches().end(),
                            [&](const PatchRecord& p) { return p.patch_id == id; });
     PatchRecord record = *it;
@@ -100,7 +102,8 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
     // Unmapping needs a remote syscall, hence a stop; restoring bytes does not. Once the entries
     // point back, no thread can reach the patch code (none was in it: the safety check), so
     // code placed in the module is restored after the resume.
-    bool forget_inside = !record.own_mappings.empty();
+    // The last stop detaches (below), after which the attachment cannot write: forget inside it.
+    bool forget_inside = !record.own_mappings.empty() || last;
     walker.LearnModulesWhileRunning();
     ScopedTracerPriority tracer_priority(options.scheduling_boost);
     ActionStopTimer timer(process, &walker);
@@ -115,6 +118,9 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
         PointEntries(process.memory(), record, EntryTarget::kPrevious);
         if (forget_inside) ForgetPatch(process, *registry, record);
         timer.ActionEnds();
+        // Detaching from the last stop resumes every thread; ~ProcessAttachment would otherwise
+        // resume them and stop them all again just to detach (a second pause).
+        if (last) process.DetachFromStop();
       }, stats);
     } catch (const Error& e) {
       // Busy until the deadline (nothing written yet): the patch stays applied, and says so.
