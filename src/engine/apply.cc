@@ -406,9 +406,6 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
       FaultInjectionPoint("apply-committed");
       PointEntries(process.memory(), record, EntryTarget::kReplacement);
       timer.ActionEnds();
-      // Detaching from this stop resumes every thread; ~ProcessAttachment would otherwise resume
-      // them and stop them all again just to detach (a second pause).
-      process.DetachFromStop();
     }, stats);
     timer.StopEnded(result.pause_breakdown);
   } catch (const Error& e) {

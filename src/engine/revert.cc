@@ -86,9 +86,7 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
     RecoverInterrupted(process, walker, *registry, deadline, stats);
   }
 
-  std::vector<std::string> ids = ChooseReverts(registry->patches(), options, pid);
-  for (const auto& id : ids) {
-    bool last = &id == &ids.back();
+  for (const auto& id : ChooseReverts(registry->patches(), options, pid)) {
     auto it = std::find_if(registry->patches().begin(), registry->patches().end(),
                            [&](const PatchRecord& p) { return p.patch_id == id; });
     PatchRecord record = *it;
@@ -102,8 +100,7 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
     // Unmapping needs a remote syscall, hence a stop; restoring bytes does not. Once the entries
     // point back, no thread can reach the patch code (none was in it: the safety check), so
     // code placed in the module is restored after the resume.
-    // The last stop detaches (below), after which the attachment cannot write: forget inside it.
-    bool forget_inside = !record.own_mappings.empty() || last;
+    bool forget_inside = !record.own_mappings.empty();
     walker.LearnModulesWhileRunning();
     ScopedTracerPriority tracer_priority(options.scheduling_boost);
     ActionStopTimer timer(process, &walker);
@@ -118,9 +115,6 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
         PointEntries(process.memory(), record, EntryTarget::kPrevious);
         if (forget_inside) ForgetPatch(process, *registry, record);
         timer.ActionEnds();
-        // Detaching from the last stop resumes every thread; ~ProcessAttachment would otherwise
-        // resume them and stop them all again just to detach (a second pause).
-        if (last) process.DetachFromStop();
       }, stats);
     } catch (const Error& e) {
       // Busy until the deadline (nothing written yet): the patch stays applied, and says so.
