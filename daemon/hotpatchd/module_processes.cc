@@ -45,7 +45,8 @@ std::vector<pid_t> FindProcessesMappingModule(const std::string& module,
     maps << in.rdbuf();
     if (!MapsMentionModule(maps.str(), module)) continue;
     try {
-      if (FindModuleByBuildId(ReadModules(pid), build_id_hex) != nullptr) found.push_back(pid);
+      std::vector<Module> modules = ReadModules(pid);
+      if (FindModuleByBuildId(modules, build_id_hex) != nullptr) found.push_back(pid);
     } catch (const Error&) {
       // Exited, or its maps cannot be read: it is not part of the fleet.
     }

@@ -36,6 +36,8 @@ elf::ElfFile OpenModuleElf(pid_t pid, const Module& module);
 
 // The module with that build-id (hex, any case), or null.
 const Module* FindModuleByBuildId(const std::vector<Module>& modules, std::string_view hex);
+// The result points into `modules`: a temporary list would leave it dangling (ASan found one).
+const Module* FindModuleByBuildId(std::vector<Module>&& modules, std::string_view hex) = delete;
 // The module one of whose mappings contains `address`, or null.
 const Module* FindModuleContaining(const std::vector<Module>& modules, RemotePtr address);
 

@@ -31,7 +31,8 @@ const elf::Symbol& FunctionSymbol(const elf::ElfFile& binary, const std::string&
 std::vector<uint8_t> LiveFunctionBytes(pid_t pid, const elf::ElfFile& binary,
                                        const std::string& function) {
   const elf::Symbol& symbol = FunctionSymbol(binary, function);
-  const Module* module = FindModuleByBuildId(ReadModules(pid), binary.build_id_hex());
+  std::vector<Module> modules = ReadModules(pid);  // FindModuleByBuildId points into it
+  const Module* module = FindModuleByBuildId(modules, binary.build_id_hex());
   REQUIRE(module != nullptr);
   std::vector<uint8_t> bytes(symbol.size);
   iovec local{bytes.data(), bytes.size()};

@@ -60,7 +60,9 @@ TEST_CASE("200 stop/resume cycles keep busy threads computing correctly") {
       REQUIRE(attachment.threads().size() == 5);
       for (const auto& thread : attachment.threads()) distinct_rips.insert(thread.regs.rip);
       attachment.ResumeAll();
-      attachment.RunFor(std::chrono::microseconds(200));
+      // Long enough for the spinning threads to move on even when the machine is loaded (with
+      // 200 µs under ASan and load, they were once caught at only 4 places).
+      attachment.RunFor(std::chrono::microseconds(2000));
     }
     // The spinning threads were caught at many places: the registers are really theirs.
     CHECK(distinct_rips.size() > 4);
