@@ -1,6 +1,7 @@
 #include "engine/safety_check.h"
 
 #include "process/process_attachment.h"
+#include "process/thread_status.h"
 #include "unwind/stack_walker.h"
 
 namespace hotpatch {
@@ -44,9 +45,11 @@ SafetyVerdict CheckThreads(const ProcessAttachment& process, StackWalker& walker
   SafetyVerdict verdict;
   for (const auto& thread : process.threads()) {
     Stack stack = walker.Walk(thread.tid, thread.regs);
-    BusyThread busy{thread.tid, thread.name, "", false, "", false, {}};
-    for (const auto& frame : stack.frames) busy.stack.push_back(frame.pc);
     const GuardedCode* hit = FindGuardedFrame(stack, guarded);
+    if (!hit && stack.reliable) continue;
+    // Named only when busy: the message needs the name, the common case does not.
+    BusyThread busy{thread.tid, ReadThreadName(process.pid(), thread.tid), "", false, "", false, {}};
+    for (const auto& frame : stack.frames) busy.stack.push_back(frame.pc);
     if (hit) {
       busy.function = hit->function;
       busy.never_returns = hit->never_returns;

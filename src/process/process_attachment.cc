@@ -364,7 +364,6 @@ void ProcessAttachment::CaptureStoppedThreads() {
       it = threads_.erase(it);
       continue;
     }
-    captured.name = ReadThreadName(pid_, captured.tid);
     stopped_threads_.push_back(std::move(captured));
     ++it;
   }

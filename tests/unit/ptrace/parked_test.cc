@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "process/process_attachment.h"
+#include "process/thread_status.h"
 #include "support/target_process.h"
 #include "thread_observation.h"
 
@@ -46,7 +47,7 @@ TEST_CASE("a thread blocked in read() and one in nanosleep() survive 50 stop/res
       }
     }
     REQUIRE(parked);
-    CHECK(FindThread(attachment, reader)->name == "reader");
+    CHECK(ReadThreadName(target.pid(), reader) == "reader");
     // read() on a pipe returns -ERESTARTSYS to the signal path when interrupted.
     CHECK(static_cast<long>(FindThread(attachment, reader)->regs.rax) == -512);
     attachment.ResumeAll();

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "process/process_attachment.h"
+#include "process/thread_status.h"
 #include "support/target_process.h"
 #include "thread_observation.h"
 
@@ -29,7 +30,7 @@ TEST_CASE("StopAll stops every thread, names it, and ResumeAll lets them run") {
   const auto& threads = attachment.threads();
   REQUIRE(threads.size() == 5);
   std::set<std::string> names;
-  for (const auto& thread : threads) names.insert(thread.name);
+  for (const auto& thread : threads) names.insert(ReadThreadName(target.pid(), thread.tid));
   CHECK(names.count("busy-0") == 1);
   CHECK(names.count("busy-3") == 1);
   // Every thread is in a ptrace-stop ('t'), held by us.
