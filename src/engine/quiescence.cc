@@ -58,6 +58,11 @@ void RunWhenQuiescent(ProcessAttachment& process, StackWalker& walker,
   // uninterruptible sleep, a vfork parent) must not hold the others for long: start with a short
   // limit and widen it only for a target that simply has many threads to stop.
   auto stop_limit = std::chrono::microseconds(100'000);
+  auto back_off = [&](std::chrono::steady_clock::time_point now) {
+    process.RunFor(std::min<std::chrono::microseconds>(
+        backoff, std::chrono::duration_cast<std::chrono::microseconds>(deadline - now)));
+    backoff = std::min(backoff * 2, std::chrono::microseconds(50'000));
+  };
   for (;;) {
     ++stats.attempts;
     try {
@@ -71,9 +76,7 @@ void RunWhenQuiescent(ProcessAttachment& process, StackWalker& walker,
                                           " after " + std::to_string(stats.attempts) +
                                           " attempts: " + e.what());
       }
-      process.RunFor(std::min<std::chrono::microseconds>(
-          backoff, std::chrono::duration_cast<std::chrono::microseconds>(deadline - now)));
-      backoff = std::min(backoff * 2, std::chrono::microseconds(50'000));
+      back_off(now);
       stop_limit = std::min<std::chrono::microseconds>(stop_limit * 2, ProcessAttachment::kDefaultStopLimit);
       continue;
     }
@@ -96,10 +99,7 @@ void RunWhenQuiescent(ProcessAttachment& process, StackWalker& walker,
                       std::to_string(stats.attempts) + " attempts" +
                       (never_returns ? "" : " before the deadline") + ": " + verdict.Describe());
     }
-    auto sleep = std::min<std::chrono::microseconds>(
-        backoff, std::chrono::duration_cast<std::chrono::microseconds>(deadline - now));
-    process.RunFor(sleep);
-    backoff = std::min(backoff * 2, std::chrono::microseconds(50'000));
+    back_off(now);
   }
 }
 

@@ -40,7 +40,6 @@ ProcessAttachment::ProcessAttachment(ProcessAttachment&& other) noexcept
       memory_(std::move(other.memory_)),
       threads_(std::move(other.threads_)),
       stopped_(std::exchange(other.stopped_, false)),
-      detached_(other.detached_),
       boost_while_stopping_(other.boost_while_stopping_),
       stopped_threads_(std::move(other.stopped_threads_)),
       stop_began_(other.stop_began_),
@@ -93,7 +92,7 @@ ProcessAttachment ProcessAttachment::Seize(pid_t pid) {
 }
 
 ProcessAttachment::~ProcessAttachment() {
-  if (pid_ == 0 || detached_) return;  // moved from, or already detached
+  if (pid_ == 0) return;  // moved from
   try {
     // Only a stopped thread can be detached (PTRACE_DETACH, like most requests, needs the
     // tracee in a ptrace-stop), and stopping also collects the signals we must give back.
@@ -258,19 +257,15 @@ bool ProcessAttachment::WaitUntilAllStopped(Clock::time_point deadline) {
   // killable sleep (a vfork parent in wait_for_vfork_done) traps only when it leaves it; and when
   // the process dies, its leader's exit is reported only after every other thread has been reaped
   // (delay_group_leader) — by us, their tracer, so waiting for the leader first waits forever.
-  // Naps, not sched_yield: the engine's tracer may run at SCHED_FIFO 2 (tracer_priority.h), and
-  // a real-time thread that yields keeps its CPU from the threads it waits for. Short at first
-  // (most threads trap within microseconds), growing by half so a long stop costs few polls.
-  auto nap = std::chrono::nanoseconds(5'000);
+  // The engine's tracer may run at SCHED_FIFO 2 (tracer_priority.h), hence naps (PollingNaps).
+  PollingNaps naps(std::chrono::microseconds(5));  // most threads trap within microseconds
   for (;;) {
     ServicePendingStops(Mode::kStopping);
     bool all_stopped = std::all_of(threads_.begin(), threads_.end(),
                                    [](const auto& entry) { return entry.second.stopped; });
     if (all_stopped) return true;
-    auto now = Clock::now();
-    if (now >= deadline) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(nap, deadline - now));
-    nap = std::min<std::chrono::nanoseconds>(nap * 3 / 2, std::chrono::microseconds(500));
+    if (Clock::now() >= deadline) return false;
+    naps.SleepBefore(deadline);
   }
 }
 
@@ -405,16 +400,6 @@ void ProcessAttachment::ResumeAll() {
   if (first_error) throw *first_error;
 }
 
-void ProcessAttachment::DetachFromStop() {
-  CheckTracerThread("DetachFromStop");
-  if (!stopped_) {
-    throw Error(ErrorCode::kInternal, "DetachFromStop of " + PidText(pid_) + " while it runs");
-  }
-  DetachAll();
-  last_pause_ = Clock::now() - stop_began_;
-  detached_ = true;
-}
-
 std::optional<Error> ProcessAttachment::ResumeStoppedThreads() {
   // Resume every thread even if one fails: leaving the others stopped is the worse outcome.
   std::optional<Error> first_error;
@@ -496,8 +481,7 @@ bool ProcessAttachment::StepThreadUntil(pid_t tid, size_t max_steps,
       if (err == ESRCH) return false;
       throw PtraceError("PTRACE_SINGLESTEP", tid, err);
     }
-    // Polled with naps, not sched_yield: a real-time tracer that yields would keep the stepped
-    // thread off its CPU (see WaitUntilAllStopped).
+    // Polled with naps (PollingNaps), never sched_yield, which a real-time tracer spins through.
     std::optional<ThreadStop> stop = WaitForThreadStopUntil(tid, deadline);
     if (!stop) {
       // Blocked (a system call that waits for a thread we hold): take it back. The interrupt

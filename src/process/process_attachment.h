@@ -67,11 +67,6 @@ class ProcessAttachment {
   // Continues every thread (re-injecting the signal it was about to receive); group-stopped
   // threads get PTRACE_LISTEN, so they stay stopped but keep reporting.
   void ResumeAll();
-  // Ends the attachment from the stop: PTRACE_DETACH resumes each thread with the signal it was
-  // about to receive. Cheaper than ResumeAll and the destructor, which must stop every thread
-  // again to detach it (a second pause that pause_us would not show). Afterwards only pid() and
-  // the timing accessors may be called.
-  void DetachFromStop();
   // Services ptrace stops (signals to pass on, new threads to let go, group-stops) for this long.
   // Only sleeps while stopped.
   void RunFor(std::chrono::microseconds duration);
@@ -105,8 +100,8 @@ class ProcessAttachment {
   // text does not move while we hold the process; the search reads /proc/PID/maps and code).
   RemotePtr syscall_instruction();
 
-  // First PTRACE_INTERRUPT issued -> last PTRACE_CONT (or PTRACE_DETACH) issued, of the last
-  // stop/resume cycle: the time the target was stopped (`pause_us`).
+  // First PTRACE_INTERRUPT issued -> last PTRACE_CONT issued, of the last stop/resume cycle: the
+  // time the target was stopped (`pause_us`).
   std::chrono::nanoseconds last_pause() const { return last_pause_; }
   // First PTRACE_INTERRUPT issued -> every thread stopped, of the last StopAll.
   std::chrono::nanoseconds last_stop_latency() const { return last_stop_latency_; }
@@ -178,7 +173,6 @@ class ProcessAttachment {
   std::unique_ptr<RemoteMemory> memory_;
   std::map<pid_t, TracedThread> threads_;
   bool stopped_ = false;
-  bool detached_ = false;  // DetachFromStop ran
   bool boost_while_stopping_ = false;
   std::vector<StoppedThread> stopped_threads_;
   std::chrono::steady_clock::time_point stop_began_;

@@ -71,18 +71,20 @@ std::optional<ThreadStop> PollThreadStop(pid_t tid) {
   return Wait(tid, WNOHANG);
 }
 
+void PollingNaps::SleepBefore(std::chrono::steady_clock::time_point deadline) {
+  auto left = deadline - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return;
+  std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(nap_, left));
+  nap_ = std::min<std::chrono::nanoseconds>(nap_ * 3 / 2, std::chrono::microseconds(500));
+}
+
 std::optional<ThreadStop> WaitForThreadStopUntil(pid_t tid,
                                                  std::chrono::steady_clock::time_point deadline) {
-  // waitpid cannot time out, and a library has no signal of its own to interrupt it with.
-  // Naps rather than sched_yield, which a real-time caller would spin through without letting
-  // the awaited thread run on its CPU. Short at first: a single step reports within microseconds.
-  auto nap = std::chrono::nanoseconds(2'000);
+  PollingNaps naps(std::chrono::microseconds(2));  // a single step reports within microseconds
   for (;;) {
     if (std::optional<ThreadStop> stop = PollThreadStop(tid)) return stop;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(nap, deadline - now));
-    nap = std::min<std::chrono::nanoseconds>(nap * 3 / 2, std::chrono::microseconds(500));
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    naps.SleepBefore(deadline);
   }
 }
 

@@ -47,6 +47,20 @@ ThreadStop DecodeWaitStatus(int status);
 ThreadStop WaitForThreadStop(pid_t tid);
 // Returns the stop `tid` has already reported, if any, without blocking.
 std::optional<ThreadStop> PollThreadStop(pid_t tid);
+// The sleeps between polls of waits that cannot block (waitpid cannot time out, and a library has
+// no signal of its own to interrupt it with). Naps rather than sched_yield, which a real-time
+// caller would spin through without letting the awaited thread run on its CPU. Short at first,
+// growing by half up to 500 µs, so a long wait costs few polls.
+class PollingNaps {
+ public:
+  explicit PollingNaps(std::chrono::nanoseconds first) : nap_(first) {}
+  // Sleeps the next nap, but not past `deadline`.
+  void SleepBefore(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  std::chrono::nanoseconds nap_;
+};
+
 // Polls until `tid` reports a stop or its exit; nullopt at `deadline`.
 std::optional<ThreadStop> WaitForThreadStopUntil(pid_t tid,
                                                  std::chrono::steady_clock::time_point deadline);
