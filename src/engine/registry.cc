@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -120,6 +121,22 @@ std::optional<RemotePtr> FindRegistryMapping(pid_t pid) {
   return std::nullopt;
 }
 
+// The mapping exists but holds no header yet: its creator maps it, then writes the header (two
+// steps of OpenOrCreate), so a reader without the attachment — `list`, or another apply before it
+// seizes the process — can see it in between; a creator killed between the steps leaves it so.
+// Either way it holds no patch.
+bool HeaderUnwritten(const RegistryHeader& header) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&header);
+  return std::all_of(bytes, bytes + sizeof header, [](uint8_t b) { return b == 0; });
+}
+
+RegistryHeader FreshHeader() {
+  RegistryHeader header{};
+  std::memcpy(header.magic, kMagic, sizeof kMagic);
+  header.version = 1;
+  return header;
+}
+
 }  // namespace
 
 const char* PatchStateName(PatchState state) {
@@ -135,6 +152,7 @@ std::optional<TargetRegistry> TargetRegistry::TryOpen(pid_t pid, const RemoteMem
   auto location = FindRegistryMapping(pid);
   if (!location) return std::nullopt;
   auto header = memory.ReadValue<RegistryHeader>(*location);
+  if (HeaderUnwritten(header)) return std::nullopt;
   std::string where = "registry of pid " + std::to_string(pid) + " at " + location->ToString();
   if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0 || header.version != 1)
     throw Error(ErrorCode::kInternal, where + ": bad magic or version");
@@ -156,13 +174,17 @@ std::optional<TargetRegistry> TargetRegistry::TryOpen(pid_t pid, const RemoteMem
 
 TargetRegistry TargetRegistry::OpenOrCreate(ProcessAttachment& process) {
   if (auto existing = TryOpen(process.pid(), process.memory())) return std::move(*existing);
-  RemoteRange range =
-      CreateNamedMapping(process, kRegistryMappingName, kRegistrySize, PROT_READ | PROT_WRITE);
-  RegistryHeader header{};
-  std::memcpy(header.magic, kMagic, sizeof kMagic);
-  header.version = 1;
-  process.memory().WriteValue(range.begin, header);
-  return TargetRegistry(range.begin, header, {});
+  // A mapping whose header was never written (see HeaderUnwritten) is reused: we hold the
+  // attachment, so nobody is writing it now, and a second mapping would hide behind the first.
+  std::optional<RemotePtr> location = FindRegistryMapping(process.pid());
+  if (!location) {
+    location = CreateNamedMapping(process, kRegistryMappingName, kRegistrySize,
+                                  PROT_READ | PROT_WRITE)
+                   .begin;
+  }
+  RegistryHeader header = FreshHeader();
+  process.memory().WriteValue(*location, header);
+  return TargetRegistry(*location, header, {});
 }
 
 void TargetRegistry::Commit(const RemoteMemory& memory, std::vector<PatchRecord> patches) {
