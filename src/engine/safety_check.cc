@@ -43,6 +43,9 @@ std::string SafetyVerdict::Describe() const {
 SafetyVerdict CheckThreads(const ProcessAttachment& process, StackWalker& walker,
                            const std::vector<GuardedCode>& guarded) {
   SafetyVerdict verdict;
+  std::vector<RemotePtr> stack_pointers;
+  for (const auto& thread : process.threads()) stack_pointers.push_back(RemotePtr(thread.regs.rsp));
+  walker.PrefetchStacks(stack_pointers);
   for (const auto& thread : process.threads()) {
     Stack stack = walker.Walk(thread.tid, thread.regs);
     const GuardedCode* hit = FindGuardedFrame(stack, guarded);

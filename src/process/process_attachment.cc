@@ -218,6 +218,7 @@ void ProcessAttachment::HandleStop(TracedThread& thread, const ThreadStop& stop,
 void ProcessAttachment::ServicePendingStops(Mode mode) {
   // Bounded: a thread flooded with signals would otherwise keep us here forever.
   for (int round = 0; round < 1000; ++round) {
+    if (!AnyReportPending()) return;
     bool any_reported = false;
     std::vector<pid_t> running;
     for (const auto& [tid, thread] : threads_) {
@@ -259,11 +260,22 @@ bool ProcessAttachment::WaitUntilAllStopped(Clock::time_point deadline) {
   // (delay_group_leader) — by us, their tracer, so waiting for the leader first waits forever.
   // The engine's tracer may run at SCHED_FIFO 2 (tracer_priority.h), hence naps (PollingNaps).
   PollingNaps naps(std::chrono::microseconds(5));  // most threads trap within microseconds
+  bool leader_checked = false;
   for (;;) {
     ServicePendingStops(Mode::kStopping);
-    bool all_stopped = std::all_of(threads_.begin(), threads_.end(),
-                                   [](const auto& entry) { return entry.second.stopped; });
-    if (all_stopped) return true;
+    size_t unstopped = std::count_if(threads_.begin(), threads_.end(),
+                                     [](const auto& entry) { return !entry.second.stopped; });
+    if (unstopped == 0) return true;
+    // A leader that called pthread_exit stays a zombie while other threads live and never traps.
+    // Its status is read only when it is the last thread not stopped, not in every stop.
+    if (unstopped == 1 && !leader_checked && threads_.size() > 1) {
+      auto leader = threads_.find(pid_);
+      if (leader != threads_.end() && !leader->second.stopped) {
+        leader_checked = true;
+        SetAsideZombieLeader();
+        if (leader->second.stopped) return true;
+      }
+    }
     if (Clock::now() >= deadline) return false;
     naps.SleepBefore(deadline);
   }
@@ -302,7 +314,6 @@ bool ProcessAttachment::TryStopAll(Clock::time_point deadline) {
   // Take the stops already reported first: interrupting a thread that is already in a
   // ptrace-stop leaves the interrupt pending, and it would trap again right after we resume it.
   ServicePendingStops(Mode::kStopping);
-  SetAsideZombieLeader();
   // Restored when StopAll returns or throws, before the caller sees the threads.
   std::vector<ScopedSchedulingBoost> boosts;
   for (;;) {
@@ -319,8 +330,11 @@ bool ProcessAttachment::TryStopAll(Clock::time_point deadline) {
     }
     if (!WaitUntilAllStopped(deadline)) return false;
     // Every thread we know is stopped and followed its clones, so the process has no other thread
-    // unless one escaped us; /proc is the ground truth.
+    // unless one escaped us: a clone that had passed its PTRACE_O_TRACECLONE check before we
+    // seized its creator. When the kernel counts exactly the threads we hold (all stopped, so none
+    // can have been released behind our back), none did; otherwise /proc/PID/task says which.
     size_t known = threads_.size();
+    if (TryCountThreads(pid_) == known) break;
     SeizeNewThreads();
     if (threads_.size() == known) break;
   }

@@ -4,7 +4,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 
@@ -38,6 +40,30 @@ size_t RemoteMemory::TryRead(RemotePtr address, std::span<uint8_t> out) const {
     // A partial read stops at a page boundary; the next call then fails on the bad page.
     if (n <= 0) break;
     done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+size_t RemoteMemory::TryReadScattered(std::span<const RemoteRange> from,
+                                      std::span<uint8_t* const> into) const {
+  std::vector<iovec> local, remote;
+  for (size_t i = 0; i < from.size() && i < into.size(); ++i) {
+    local.push_back({into[i], from[i].size()});
+    remote.push_back({reinterpret_cast<void*>(from[i].begin.value()), from[i].size()});
+  }
+  size_t done = 0;
+  // process_vm_readv takes at most IOV_MAX (1024) vectors a call, and stops at the first remote
+  // vector it cannot read (a partial count), so one unreadable region ends the batch.
+  while (done < remote.size()) {
+    size_t count = std::min<size_t>(remote.size() - done, 1024);
+    ssize_t n = ::process_vm_readv(pid_, &local[done], count, &remote[done], count, 0);
+    if (n <= 0) break;
+    size_t bytes = static_cast<size_t>(n);
+    size_t whole = 0;
+    while (whole < count && bytes >= remote[done + whole].iov_len)
+      bytes -= remote[done + whole++].iov_len;
+    done += whole;
+    if (whole < count) break;
   }
   return done;
 }

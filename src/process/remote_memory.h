@@ -29,6 +29,10 @@ class RemoteMemory {
   // Reads up to out.size() bytes at `address` with process_vm_readv; returns the number read
   // (short at the first unreadable page). Never throws for unreadable memory.
   size_t TryRead(RemotePtr address, std::span<uint8_t> out) const;
+  // Reads the scattered regions `from[i]` into `into[i]` (same sizes) with one process_vm_readv,
+  // in order, up to the first one not wholly readable. Returns how many were read whole: the
+  // stack tops of every stopped thread for the price of one system call and one mmap lock.
+  size_t TryReadScattered(std::span<const RemoteRange> from, std::span<uint8_t* const> into) const;
   // Reads exactly out.size() bytes or throws an Error naming pid, address and size.
   void Read(RemotePtr address, std::span<uint8_t> out) const;
   std::vector<uint8_t> Read(RemotePtr address, size_t size) const;

@@ -1,6 +1,7 @@
 #include "process/thread_status.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,13 @@ std::vector<pid_t> ListThreads(pid_t pid) {
   }
   std::sort(tids.begin(), tids.end());
   return tids;
+}
+
+std::optional<size_t> TryCountThreads(pid_t pid) {
+  struct stat task {};
+  if (::stat(("/proc/" + std::to_string(pid) + "/task").c_str(), &task) != 0 || task.st_nlink < 2)
+    return std::nullopt;
+  return task.st_nlink - 2;
 }
 
 std::string ReadThreadName(pid_t pid, pid_t tid) {

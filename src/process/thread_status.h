@@ -12,6 +12,12 @@ namespace hotpatch {
 // The tids in /proc/PID/task, sorted. Throws kNoSuchProcess naming the pid if it is gone.
 std::vector<pid_t> ListThreads(pid_t pid);
 
+// How many threads the kernel counts in the process (signal->nr_threads, which includes exited
+// threads not yet reaped), from one stat() of /proc/PID/task: proc_task_getattr adds the count to
+// the directory's link count of 2. A tenth of the cost of listing the directory. nullopt if the
+// process is gone.
+std::optional<size_t> TryCountThreads(pid_t pid);
+
 // /proc/PID/task/TID/comm without the newline; "" if the thread is gone.
 std::string ReadThreadName(pid_t pid, pid_t tid);
 

@@ -71,6 +71,14 @@ std::optional<ThreadStop> PollThreadStop(pid_t tid) {
   return Wait(tid, WNOHANG);
 }
 
+bool AnyReportPending() {
+  siginfo_t info{};
+  // __WNOTHREAD: only this thread's tracees and children, as for every other wait here.
+  if (::waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL | __WNOTHREAD) != 0)
+    return true;
+  return info.si_pid != 0;
+}
+
 void PollingNaps::SleepBefore(std::chrono::steady_clock::time_point deadline) {
   auto left = deadline - std::chrono::steady_clock::now();
   if (left <= std::chrono::steady_clock::duration::zero()) return;

@@ -47,6 +47,12 @@ ThreadStop DecodeWaitStatus(int status);
 ThreadStop WaitForThreadStop(pid_t tid);
 // Returns the stop `tid` has already reported, if any, without blocking.
 std::optional<ThreadStop> PollThreadStop(pid_t tid);
+// False only when no tracee (and no child) of the calling thread has a stop or exit to report:
+// one waitid(P_ALL, WNOHANG | WNOWAIT), which consumes nothing, instead of polling every thread
+// in turn. True when something is pending, and when the probe cannot tell (ECHILD: no tracee
+// left — the per-thread polls then see each thread gone).
+bool AnyReportPending();
+
 // The sleeps between polls of waits that cannot block (waitpid cannot time out, and a library has
 // no signal of its own to interrupt it with). Naps rather than sched_yield, which a real-time
 // caller would spin through without letting the awaited thread run on its CPU. Short at first,

@@ -150,20 +150,56 @@ CfiAddressSpace::~CfiAddressSpace() {
   unw_destroy_addr_space(address_space_);
 }
 
-void CfiAddressSpace::EnsureModulesKnown() {
-  if (modules_known_) return;
-  std::vector<Mapping> mappings = ReadMappings(pid_);
+void CfiAddressSpace::ScanMappings(const std::vector<Mapping>& mappings) {
   std::vector<Mapping> code_mappings = CodeMappings(mappings);
   // The headers and tables are read only when code was mapped or unmapped: reading libc's CFI
-  // search table alone is dozens of pages, inside the stop.
-  if (modules_.empty() || !SameCodeMappings(code_mappings, code_mappings_)) {
-    std::vector<CodeModule> modules = FindCodeModules(mappings, memory_);
-    // libunwind caches register rules by pc; they stay true while the same objects are mapped at
-    // the same addresses, and are wrong once dlclose/dlopen put other code there.
-    if (modules != modules_) unw_flush_cache(address_space_, 0, 0);
-    modules_ = std::move(modules);
-    code_mappings_ = std::move(code_mappings);
+  // search table alone is dozens of pages.
+  if (!modules_.empty() && SameCodeMappings(code_mappings, code_mappings_)) return;
+  std::vector<CodeModule> modules = FindCodeModules(mappings, memory_);
+  // libunwind caches register rules by pc; they stay true while the same objects are mapped at
+  // the same addresses, and are wrong once dlclose/dlopen put other code there.
+  if (modules != modules_) unw_flush_cache(address_space_, 0, 0);
+  modules_ = std::move(modules);
+  code_mappings_ = std::move(code_mappings);
+  KeepCfiRegionsLasting();
+}
+
+void CfiAddressSpace::KeepCfiRegionsLasting() {
+  memory_.ForgetLasting();
+  for (const CodeModule& module : modules_) {
+    if (!module.has_cfi) continue;
+    for (const Mapping& mapping : code_mappings_) {
+      if (!mapping.range.contains(module.cfi.section)) continue;
+      // Only what no code of the target can write and the engine never writes: read-only file
+      // mappings (.eh_frame_hdr and .eh_frame sit in the read-only segment after the code with
+      // GNU ld's -z separate-code, the default since binutils 2.31) and the vDSO. CFI inside a
+      // writable or patched executable segment is read anew in every stop.
+      bool lasting = !mapping.writable && (!mapping.executable || mapping.path == "[vdso]");
+      if (!lasting) break;
+      RemotePtr begin(module.cfi.section.value() & ~(StopMemoryCache::kPageSize - 1));
+      // .eh_frame follows .eh_frame_hdr in the same segment; 8 MiB bounds a hostile header.
+      RemotePtr end = std::min(mapping.range.end, begin + static_cast<int64_t>(8 << 20));
+      memory_.KeepLasting({begin, end});
+      break;
+    }
   }
+}
+
+void CfiAddressSpace::LearnModules() {
+  ReadMappingsAndScan();
+}
+
+void CfiAddressSpace::ReadMappingsAndScan() {
+  if (!mapping_query_) mapping_query_.emplace(pid_);
+  ++maps_reads_;
+  ScanMappings(ReadMappings(pid_));
+}
+
+void CfiAddressSpace::EnsureModulesKnown() {
+  if (modules_known_) return;
+  confirmed_.clear();
+  confirming_by_query_ = !modules_.empty() && mapping_query_ && mapping_query_->supported();
+  if (!confirming_by_query_) ReadMappingsAndScan();
   added_modules_.clear();
   for (const EhFrameHdrRange& added : eh_frame_hdr_ranges_) {
     CodeModule module;
@@ -179,6 +215,35 @@ void CfiAddressSpace::EnsureModulesKnown() {
 void CfiAddressSpace::ForgetCachedMemory() {
   memory_.Clear();
   modules_known_ = false;
+}
+
+bool CfiAddressSpace::ConfirmStillMapped(uint64_t pc) {
+  for (const RemoteRange& range : confirmed_)
+    if (range.contains(RemotePtr(pc))) return true;
+  std::optional<Mapping> now = mapping_query_->TryFind(RemotePtr(pc));
+  if (!now) return false;
+  for (const Mapping& learned : code_mappings_) {
+    if (!learned.range.contains(RemotePtr(pc))) continue;
+    if (!SameMappingIgnoringPath(*now, learned)) return false;
+    confirmed_.push_back(now->range);
+    return true;
+  }
+  return false;
+}
+
+CodeLocation CfiAddressSpace::LocateVerified(uint64_t pc) {
+  CodeLocation location = Locate(pc);
+  if (!confirming_by_query_ || location.cfi_free_rule) return location;
+  bool learned_module = location.module != nullptr &&
+                        location.module >= modules_.data() &&
+                        location.module < modules_.data() + modules_.size();
+  if (location.module != nullptr && !learned_module) return location;  // patch code, ours
+  if (learned_module && ConfirmStillMapped(pc)) return location;
+  // In no code we learned of (a library loaded since), or its mapping changed: what
+  // EnsureModulesKnown does without queries, for the rest of this stop.
+  confirming_by_query_ = false;
+  ReadMappingsAndScan();
+  return Locate(pc);
 }
 
 CodeLocation CfiAddressSpace::Locate(uint64_t pc) const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/remote_ptr.h"
+#include "process/mapping_query.h"
 #include "process/remote_memory.h"
 #include "unwind/cfi_free_code.h"
 #include "unwind/code_modules.h"
@@ -50,17 +51,31 @@ class CfiAddressSpace {
   StopMemoryCache& memory() { return memory_; }
   pid_t pid() const { return pid_; }
 
-  // Checks the modules once per stop (after ForgetCachedMemory): reads /proc/PID/maps, and
-  // rescans the objects' ELF headers and CFI tables only when the mappings of code changed since
-  // the last scan; flushes libunwind's CFI cache when the set of modules differs.
+  // Reads /proc/PID/maps and, when the mappings of code changed since the last scan, the
+  // objects' ELF headers and CFI tables (and their read-only CFI regions into the lasting part of
+  // the memory cache). For while the target runs: everything a stop then needs is known.
+  void LearnModules();
+  // Once per stop, before the first walk (after ForgetCachedMemory). With PROCMAP_QUERY, nothing
+  // is read here: LocateVerified confirms each mapping a frame is in, one query per mapping.
+  // Without it (a kernel before 6.11), this reads the maps as LearnModules does. Flushes
+  // libunwind's CFI cache whenever the set of modules differs.
   void EnsureModulesKnown();
   void ForgetCachedMemory();
 
+  // Where `pc` is, as of this stop: a pc in a learned module is confirmed to still be in the same
+  // file mapping; a pc in no known code, or in a mapping that changed, makes it read the maps
+  // and rescan. Invalidates CodeLocations returned earlier in this stop.
+  CodeLocation LocateVerified(uint64_t pc);
+  // Where `pc` is among what is known, without checking (libunwind's lookups, for pcs the walk
+  // has verified).
   CodeLocation Locate(uint64_t pc) const;
 
   void AddCfiFreeRange(RemoteRange range, CfiFreeRule rule);
   void AddEhFrameHdrRange(RemoteRange range, RemotePtr eh_frame_hdr);
   void RemoveRange(RemoteRange range);
+
+  // How often /proc/PID/maps was read (learning, and stops that could not confirm by query).
+  uint64_t maps_reads() const { return maps_reads_; }
 
   // For the accessors.
   int FindProcInfo(uint64_t ip, unw_proc_info_t* info, int need_unwind_info, WalkContext* context);
@@ -75,10 +90,21 @@ class CfiAddressSpace {
     RemotePtr eh_frame_hdr;
   };
 
+  void ReadMappingsAndScan();
+  void ScanMappings(const std::vector<Mapping>& mappings);
+  void KeepCfiRegionsLasting();
+  bool ConfirmStillMapped(uint64_t pc);
+
   pid_t pid_;
   StopMemoryCache memory_;
   unw_addr_space_t address_space_ = nullptr;
+  std::optional<MappingQuery> mapping_query_;  // opened by the first LearnModules
   bool modules_known_ = false;
+  // In this stop, modules_ comes from an earlier read of the maps and each mapping a frame is in
+  // is confirmed by a query; `confirmed_` holds the mappings confirmed so far.
+  bool confirming_by_query_ = false;
+  std::vector<RemoteRange> confirmed_;
+  uint64_t maps_reads_ = 0;
   std::vector<CodeModule> modules_;        // from /proc/PID/maps, rescanned when code_mappings_
   std::vector<Mapping> code_mappings_;     // change (CodeMappings)
   std::vector<CodeModule> added_modules_;  // from AddEhFrameHdrRange, tables read every stop

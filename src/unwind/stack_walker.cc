@@ -69,7 +69,7 @@ class Walk {
       cursor_pc_is_one_early_ = false;
       Frame frame{RemotePtr(pc), RemotePtr(sp), false, pc_is_return_address};
       size_t index = stack_.frames.size();
-      CodeLocation location = space_.Locate(frame.LookupPc().value());
+      CodeLocation location = space_.LocateVerified(frame.LookupPc().value());
       if (!location.known()) {
         stack_.frames.push_back(frame);
         return Unreliable(Describe(frame, index, location) +
@@ -192,6 +192,15 @@ Stack StackWalker::Walk(pid_t tid, const user_regs_struct& regs) {
   return stack;
 }
 
+void StackWalker::PrefetchStacks(std::span<const RemotePtr> stack_pointers) {
+  auto began = std::chrono::steady_clock::now();
+  std::vector<uint64_t> pages;
+  for (RemotePtr sp : stack_pointers)
+    pages.push_back(sp.value() & ~(unwind::StopMemoryCache::kPageSize - 1));
+  unwinder_->space.memory().Prefetch(std::move(pages));
+  unwinder_->walk_time_since_forget += std::chrono::steady_clock::now() - began;
+}
+
 void StackWalker::ForgetCachedMemory() {
   unwinder_->statistics.pages_read += unwinder_->space.memory().cached_pages();
   unwinder_->space.ForgetCachedMemory();
@@ -199,7 +208,7 @@ void StackWalker::ForgetCachedMemory() {
 }
 
 void StackWalker::LearnModulesWhileRunning() {
-  unwinder_->space.EnsureModulesKnown();
+  unwinder_->space.LearnModules();
   ForgetCachedMemory();
 }
 
@@ -218,6 +227,7 @@ void StackWalker::RemoveCodeRange(RemoteRange range) {
 StackWalker::Statistics StackWalker::statistics() const {
   Statistics statistics = unwinder_->statistics;
   statistics.pages_read += unwinder_->space.memory().cached_pages();
+  statistics.maps_reads = unwinder_->space.maps_reads();
   return statistics;
 }
 

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -69,12 +70,17 @@ class StackWalker {
   // gone when its maps are read.
   Stack Walk(pid_t tid, const user_regs_struct& regs);
 
+  // Reads the stack top (the page at the stack pointer) of each of these stopped threads in one
+  // system call, before walking them: most walks then need no other read of the stack.
+  void PrefetchStacks(std::span<const RemotePtr> stack_pointers);
+
   // Call after every resume of the target: its stacks changed and modules may have been loaded or
   // unloaded. The CFI cache is kept as long as the same modules are mapped at the same addresses.
   void ForgetCachedMemory();
-  // Finds the target's modules (ELF headers, CFI tables) while it runs, before the first stop:
-  // inside the stop the walker then only reads /proc/PID/maps to check that no code was mapped or
-  // unmapped since.
+  // Finds the target's modules (ELF headers, CFI tables, and the read-only pages the CFI is in)
+  // while it runs, before the stop: inside the stop the walker then only confirms, one
+  // PROCMAP_QUERY per mapping a frame is in, that the code it learned is still mapped there, and
+  // reads /proc/PID/maps again only when it is not (or on a kernel without the query).
   void LearnModulesWhileRunning();
 
   // Code without CFI that a thread may be in: patch code placed by an earlier bundle. Frames
@@ -93,6 +99,7 @@ class StackWalker {
     uint64_t walks = 0;
     uint64_t frames = 0;
     uint64_t pages_read = 0;
+    uint64_t maps_reads = 0;  // of /proc/PID/maps, whole
   };
   Statistics statistics() const;
   // Time spent in Walk() since the last ForgetCachedMemory(): the unwinding of the current stop

@@ -1,5 +1,6 @@
 #include "unwind/stop_memory_cache.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/error.h"
@@ -26,9 +27,57 @@ const StopMemoryCache::Page& StopMemoryCache::PageAt(uint64_t page_address) {
   return *pages_.emplace(page_address, std::move(page)).first->second;
 }
 
+void StopMemoryCache::Prefetch(std::vector<uint64_t> page_addresses) {
+  std::sort(page_addresses.begin(), page_addresses.end());
+  page_addresses.erase(std::unique(page_addresses.begin(), page_addresses.end()),
+                       page_addresses.end());
+  std::erase_if(page_addresses, [&](uint64_t page) {
+    uint8_t probe;
+    return pages_.contains(page) || TryCopyLasting(page, &probe, 1);
+  });
+  while (!page_addresses.empty()) {
+    std::vector<std::unique_ptr<Page>> pages;
+    std::vector<RemoteRange> from;
+    std::vector<uint8_t*> into;
+    for (uint64_t address : page_addresses) {
+      pages.push_back(std::make_unique<Page>());
+      from.push_back({RemotePtr(address), RemotePtr(address + kPageSize)});
+      into.push_back(pages.back()->bytes);
+    }
+    size_t read = memory_.TryReadScattered(from, into);
+    for (size_t i = 0; i < read; ++i) {
+      pages[i]->readable = true;
+      pages_.emplace(page_addresses[i], std::move(pages[i]));
+    }
+    // Skip the page that stopped the batch; PageAt tries it the slow way if a word needs it.
+    page_addresses.erase(page_addresses.begin(),
+                         page_addresses.begin() + std::min(read + 1, page_addresses.size()));
+  }
+}
+
+void StopMemoryCache::KeepLasting(RemoteRange range) {
+  LastingRegion region;
+  region.begin = range.begin.value();
+  region.bytes.resize(range.size());
+  region.bytes.resize(memory_.TryRead(range.begin, region.bytes));
+  if (!region.bytes.empty()) lasting_.push_back(std::move(region));
+}
+
+bool StopMemoryCache::TryCopyLasting(uint64_t address, uint8_t* out, size_t size) const {
+  for (const LastingRegion& region : lasting_) {
+    if (address < region.begin || address - region.begin > region.bytes.size() ||
+        region.bytes.size() - (address - region.begin) < size)
+      continue;
+    std::memcpy(out, region.bytes.data() + (address - region.begin), size);
+    return true;
+  }
+  return false;
+}
+
 bool StopMemoryCache::TryReadBytes(RemotePtr address, void* out, size_t size) {
   auto* dst = static_cast<uint8_t*>(out);
   uint64_t at = address.value();
+  if (TryCopyLasting(at, dst, size)) return true;
   while (size > 0) {
     uint64_t page_address = at & ~(kPageSize - 1);
     const Page& page = PageAt(page_address);

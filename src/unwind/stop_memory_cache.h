@@ -5,12 +5,19 @@
 // stopped. Here the first word of a 4 KiB page brings in the whole page with one process_vm_readv;
 // every later word of that page is a copy. The cache must be dropped whenever the tracee ran,
 // because its stacks and data changed (Clear()).
+//
+// Except for lasting regions (KeepLasting): the CFI of mapped objects (.eh_frame_hdr, .eh_frame)
+// sits in read-only file mappings that no running code can change. They are read while the target
+// runs, in one call per region, and survive Clear(); a cold walk then finds its tables and FDEs
+// without a system call inside the stop.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <unordered_map>
+#include <vector>
 
 #include "base/remote_ptr.h"
 #include "process/remote_memory.h"
@@ -29,6 +36,14 @@ class StopMemoryCache {
   // Copies `size` bytes into `out`; false when any byte is unmapped.
   bool TryReadBytes(RemotePtr address, void* out, size_t size);
 
+  // Brings in the pages at these page-aligned addresses with as few system calls as their
+  // readability allows (TryReadScattered): the stack top of every stopped thread before the walks.
+  // A page that cannot be read this way is left to the word that asks for it.
+  void Prefetch(std::vector<uint64_t> page_addresses);
+  // Reads [range) now (what is readable of it, from its start) and keeps it across Clear().
+  void KeepLasting(RemoteRange range);
+  void ForgetLasting() { lasting_.clear(); }
+
   void Clear() { pages_.clear(); }
   size_t cached_pages() const { return pages_.size(); }
 
@@ -37,10 +52,16 @@ class StopMemoryCache {
     bool readable = false;
     uint8_t bytes[kPageSize];
   };
+  struct LastingRegion {
+    uint64_t begin = 0;
+    std::vector<uint8_t> bytes;
+  };
   const Page& PageAt(uint64_t page_address);
+  bool TryCopyLasting(uint64_t address, uint8_t* out, size_t size) const;
 
   const RemoteMemory& memory_;
   std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+  std::vector<LastingRegion> lasting_;
 };
 
 }  // namespace hotpatch::unwind

@@ -1,7 +1,8 @@
 // Loads a shared library only when asked, so a test can watch a module appear in a running
 // process. Prints "ready <address of dlopen_late_marker>", then on SIGUSR1 dlopen()s
 // libdlopen_payload.so from its own directory and prints "loaded <address of
-// dlopen_payload_function>" (or "error <dlerror text>"), then sleeps until killed.
+// dlopen_payload_function>" (or "error <dlerror text>"), then sleeps until killed — inside the
+// library's dlopen_payload_wait, so a stack walk there needs the library's CFI.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <limits.h>
@@ -13,6 +14,10 @@
 __attribute__((noinline)) int dlopen_late_marker(int x) {
   __asm__ volatile("" ::: "memory");
   return 3 * x + 1;
+}
+
+static void pause_forever(void) {
+  pause();
 }
 
 int main(void) {
@@ -37,10 +42,12 @@ int main(void) {
   strcpy(slash + 1, "libdlopen_payload.so");
   void* handle = dlopen(library, RTLD_NOW);
   void* function = handle ? dlsym(handle, "dlopen_payload_function") : NULL;
-  if (function == NULL) {
+  void (*wait_in_payload)(void (*)(void)) =
+      handle ? (void (*)(void (*)(void)))dlsym(handle, "dlopen_payload_wait") : NULL;
+  if (function == NULL || wait_in_payload == NULL) {
     printf("error %s\n", dlerror());
     return 1;
   }
   printf("loaded %p\n", function);
-  for (;;) pause();
+  wait_in_payload(pause_forever);
 }

@@ -51,3 +51,38 @@ TEST_CASE("RemoteMemory errors name the pid and address") {
   }
   CHECK_THROWS_AS(RemoteMemory(999999999), hotpatch::Error);
 }
+
+TEST_CASE("TryReadScattered reads many regions in one call, up to the first unreadable one") {
+  RemoteMemory memory(getpid());
+  size_t page = sysconf(_SC_PAGESIZE);
+  auto* area = static_cast<uint8_t*>(
+      mmap(nullptr, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(area != MAP_FAILED);
+  for (size_t i = 0; i < 4; ++i) std::memset(area + i * page, 0x10 + i, page);
+  RemotePtr at(reinterpret_cast<uint64_t>(area));
+  auto region = [&](size_t index, size_t offset, size_t size) {
+    RemotePtr begin = at + static_cast<int64_t>(index * page + offset);
+    return hotpatch::RemoteRange{begin, begin + static_cast<int64_t>(size)};
+  };
+  std::vector<uint8_t> a(16), b(page), c(8);
+  std::vector<uint8_t*> into = {a.data(), b.data(), c.data()};
+
+  // Out of order and of different sizes: each lands in its own buffer.
+  std::vector<hotpatch::RemoteRange> from = {region(3, 0, 16), region(0, 0, page),
+                                             region(2, 100, 8)};
+  CHECK(memory.TryReadScattered(from, into) == 3);
+  CHECK(a[15] == 0x13);
+  CHECK(b[page - 1] == 0x10);
+  CHECK(c[0] == 0x12);
+
+  // A PROT_NONE page ends the batch there: the regions before it are read, none after.
+  REQUIRE(mprotect(area + 2 * page, page, PROT_NONE) == 0);
+  std::fill(a.begin(), a.end(), 0);
+  std::fill(c.begin(), c.end(), 0);
+  from = {region(3, 0, 16), region(2, 100, 8), region(1, 0, 8)};
+  into = {a.data(), c.data(), b.data()};
+  CHECK(memory.TryReadScattered(from, into) == 1);
+  CHECK(a[0] == 0x13);
+  CHECK(c[0] == 0);
+  munmap(area, 4 * page);
+}

@@ -74,3 +74,41 @@ TEST_CASE("StopMemoryCache reads words across pages and reports unmapped ones") 
   CHECK_FALSE(cache.TryReadWord(RemotePtr(8)).has_value());
   munmap(area, page);
 }
+
+TEST_CASE("StopMemoryCache prefetches pages in one go and keeps lasting regions across stops") {
+  RemoteMemory memory(getpid());
+  StopMemoryCache cache(memory);
+  size_t page = StopMemoryCache::kPageSize;
+  auto* area = static_cast<uint8_t*>(
+      mmap(nullptr, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(area != MAP_FAILED);
+  for (size_t i = 0; i < 4 * page; ++i) area[i] = static_cast<uint8_t>(i / page + 1);
+  uint64_t at = reinterpret_cast<uint64_t>(area);
+  REQUIRE(mprotect(area + page, page, PROT_NONE) == 0);
+
+  // Page 1 is unreadable to process_vm_readv: skipped, the pages after it still come in.
+  cache.Prefetch({at + 3 * page, at, at + page, at + 2 * page, at});
+  CHECK(cache.cached_pages() == 3);
+  area[0] = 0x77;  // a prefetched page is the stop's snapshot
+  uint8_t byte = 0;
+  REQUIRE(cache.TryReadBytes(RemotePtr(at), &byte, 1));
+  CHECK(byte == 1);
+  REQUIRE(cache.TryReadBytes(RemotePtr(at + 3 * page + 5), &byte, 1));
+  CHECK(byte == 4);
+  // The skipped page is read the slow way (/proc/PID/mem) when a word of it is asked for.
+  REQUIRE(cache.TryReadBytes(RemotePtr(at + page), &byte, 1));
+  CHECK(byte == 2);
+
+  // A lasting region survives Clear(): read once, while "the target runs".
+  cache.Clear();
+  cache.KeepLasting({RemotePtr(at + 2 * page), RemotePtr(at + 4 * page)});
+  area[2 * page] = 0x55;
+  cache.Clear();
+  REQUIRE(cache.TryReadBytes(RemotePtr(at + 2 * page), &byte, 1));
+  CHECK(byte == 3);
+  CHECK(cache.cached_pages() == 0);  // served from the lasting region, no page read
+  cache.ForgetLasting();
+  REQUIRE(cache.TryReadBytes(RemotePtr(at + 2 * page), &byte, 1));
+  CHECK(byte == 0x55);
+  munmap(area, 4 * page);
+}

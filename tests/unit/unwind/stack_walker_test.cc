@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "process/mapping_query.h"
+#include "process/maps.h"
 #include "process/remote_memory.h"
 #include "seized_thread.h"
 #include "support/target_process.h"
@@ -250,4 +252,65 @@ TEST_CASE("the main thread walks reliably down to _start") {
   INFO(Describe(stack));
   CHECK(stack.reliable);
   CHECK(stack.frames.size() >= 3);  // pthread_join's innards, main, __libc_start_call_main, _start
+}
+
+TEST_CASE("a stop confirms the modules learned while running, and finds code loaded since") {
+  TargetProcess process(TargetPath("dlopen_late"));
+  process.WaitForLine("ready");
+  pid_t pid = process.pid();
+  RemoteMemory memory(pid);
+  StackWalker walker(pid, memory);
+  walker.LearnModulesWhileRunning();
+  uint64_t reads = walker.statistics().maps_reads;
+  CHECK(reads == 1);
+  bool by_query = MappingQuery(pid).TryFind(ReadMappings(pid).front().range.begin).has_value();
+  SeizedThread main_thread(pid);  // in sigwait, in libc, called from main
+
+  main_thread.Interrupt();
+  Stack stack = walker.Walk(main_thread.tid(), main_thread.Registers());
+  INFO(Describe(stack));
+  REQUIRE(stack.reliable);
+  // With PROCMAP_QUERY (Linux 6.11) the stop confirms each mapping a frame is in; without it, it
+  // reads the maps as every stop used to.
+  CHECK(walker.statistics().maps_reads == reads + (by_query ? 0 : 1));
+  reads = walker.statistics().maps_reads;
+  walker.ForgetCachedMemory();
+  main_thread.Continue();
+
+  // dlopen, then park in the library: its frame is in no module the walker learned.
+  REQUIRE(kill(pid, SIGUSR1) == 0);
+  process.WaitForLine("loaded");
+  RemoteRange payload_code;
+  for (const Mapping& m : ReadMappings(pid))
+    if (m.executable && m.path.ends_with("/libdlopen_payload.so")) payload_code = m.range;
+  REQUIRE(payload_code.size() > 0);
+  auto in_payload = [&](const Stack& s) {
+    for (const Frame& frame : s.frames)
+      if (payload_code.contains(frame.LookupPc())) return true;
+    return false;
+  };
+  for (int attempt = 0;; ++attempt) {
+    main_thread.Interrupt();
+    stack = walker.Walk(main_thread.tid(), main_thread.Registers());
+    INFO(Describe(stack));
+    REQUIRE(stack.reliable);
+    if (in_payload(stack) || attempt == 200) break;
+    walker.ForgetCachedMemory();
+    main_thread.Continue();
+    usleep(5000);
+  }
+  INFO(Describe(stack));
+  CHECK(in_payload(stack));
+  CHECK(walker.statistics().maps_reads > reads);  // the library was unknown: read and scanned
+  reads = walker.statistics().maps_reads;
+
+  // Known from then on: the next stop only confirms again.
+  walker.ForgetCachedMemory();
+  main_thread.Continue();
+  usleep(2000);
+  main_thread.Interrupt();
+  stack = walker.Walk(main_thread.tid(), main_thread.Registers());
+  CHECK(stack.reliable);
+  CHECK(in_payload(stack));
+  CHECK(walker.statistics().maps_reads == reads + (by_query ? 0 : 1));
 }
