@@ -73,6 +73,14 @@ ElfIdentity ReadElfIdentity(int fd, const std::string& display_name) {
   if (segment_count > 0 && header.e_phentsize != sizeof(Elf64_Phdr)) {
     throw MalformedElf(display_name, "e_phentsize " + std::to_string(header.e_phentsize));
   }
+  // Checked before allocating: with PN_XNUM the count is a 32-bit field of the file, and a table
+  // of 2^32 entries would be a 240 GB vector (found by fuzz_elf_file).
+  if (header.e_phoff > file_size ||
+      segment_count > (file_size - header.e_phoff) / sizeof(Elf64_Phdr)) {
+    throw MalformedElf(display_name, "program header table (" + std::to_string(segment_count) +
+                                         " entries at offset " + Hex(header.e_phoff) +
+                                         ") lies outside the file (size " + Hex(file_size) + ")");
+  }
   std::vector<Elf64_Phdr> phdrs(segment_count);
   ReadExactly(
       fd, header.e_phoff,

@@ -70,3 +70,17 @@ TEST_CASE("ReadElfIdentity refuses non-ELF and truncated files") {
   std::filesystem::resize_file(copy, 10);
   CHECK_THROWS_AS(IdentityOf(copy), Error);
 }
+
+TEST_CASE("ReadElfIdentity refuses an extended program header count larger than the file") {
+  // The fuzzer's input (tests/fuzz/regressions/elf_file/phnum_xnum_huge_count): e_phnum is
+  // PN_XNUM, so section header 0's 32-bit sh_info is the count; it asked for a 240 GB table.
+  std::string input =
+      hotpatch::test::SourceDir() + "/tests/fuzz/regressions/elf_file/phnum_xnum_huge_count";
+  try {
+    IdentityOf(input);
+    FAIL("read an identity with an impossible program header table");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("program header table") != std::string::npos);
+    CHECK(std::string(e.what()).find("lies outside the file") != std::string::npos);
+  }
+}
