@@ -9,7 +9,7 @@
 #include "engine/engine.h"
 #include "patch_bundles.h"
 #include "running_daemon.h"
-#include "scratch_directory.h"
+#include "support/scratch_directory.h"
 #include "shell_command.h"
 #include "support/target_process.h"
 
@@ -92,7 +92,7 @@ void ApplyThroughDaemon(const std::vector<std::unique_ptr<test::TargetProcess>>&
 
 void RunFleetBenchmark(int processes, BenchResults& results) {
   std::string program = test::TargetPath("bench_threads");
-  ScratchDirectory scratch("fleet");
+  test::ScratchDirectory scratch("fleet");
   std::string bundle_path = scratch.path() + "/bench_tick.hpb";
   std::vector<uint8_t> bundle = BuildPatchBundle("bench_tick", program, "bench-tick", bundle_path);
   std::fprintf(stderr, "fleet: starting %d processes ...\n", processes);

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "patch_bundles.h"
-#include "scratch_directory.h"
+#include "support/scratch_directory.h"
 #include "shell_command.h"
 
 namespace hotpatch::bench {
@@ -52,7 +52,7 @@ void RunGenerationBenchmark(int functions, int changed, BenchResults& results) {
     results.notes["generate_s"] = "hotpatch-gen has no diff command yet";
     return;
   }
-  ScratchDirectory scratch("generation");
+  test::ScratchDirectory scratch("generation");
   std::string orig = scratch.path() + "/orig";
   std::string patched = scratch.path() + "/patched";
   RunCommand("mkdir -p " + orig + " " + patched);

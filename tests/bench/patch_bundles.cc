@@ -6,7 +6,7 @@
 #include <iterator>
 
 #include "base/error.h"
-#include "scratch_directory.h"
+#include "support/scratch_directory.h"
 #include "shell_command.h"
 #include "support/target_process.h"
 
@@ -22,7 +22,7 @@ std::vector<uint8_t> BuildPatchBundle(const std::string& patch, const std::strin
   std::string generator = BuiltTool("patchgen/hotpatch-gen");
   if (generator.empty())
     throw Error(ErrorCode::kNotFound, "hotpatch-gen is not built in " + test::BinaryDir());
-  ScratchDirectory scratch("patch");
+  test::ScratchDirectory scratch("patch");
   std::string source = std::string(HOTPATCH_BENCH_PATCHES_DIR) + "/" + patch + ".c";
   std::string object = scratch.path() + "/" + patch + ".o";
   std::string bundle = keep_at.empty() ? scratch.path() + "/" + patch + ".hpb" : keep_at;

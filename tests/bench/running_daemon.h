@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "scratch_directory.h"
+#include "support/scratch_directory.h"
 #include "support/target_process.h"
 
 namespace hotpatch::bench {
@@ -21,7 +21,7 @@ class RunningDaemon {
   long ResidentKib() const;
 
  private:
-  ScratchDirectory scratch_{"daemon"};
+  test::ScratchDirectory scratch_{"daemon"};
   std::string socket_path_;
   std::unique_ptr<test::TargetProcess> process_;
 };

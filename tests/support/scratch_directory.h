@@ -1,10 +1,13 @@
-// A temporary directory for files a test builds (objects, copies of targets), removed with
-// everything in it when the test ends; and running a shell command for its output.
+// A temporary directory for files a test or a benchmark builds (objects, copies of targets,
+// generated sources, bundles), removed with everything in it when it ends, even on an exception;
+// and running a shell command for its output.
 #pragma once
 
 #include <stdlib.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -13,9 +16,11 @@ namespace hotpatch::test {
 
 class ScratchDirectory {
  public:
-  ScratchDirectory() {
-    char pattern[] = "/tmp/hotpatch-test-XXXXXX";
-    if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  // /tmp/hotpatch-PURPOSE-XXXXXX: a leftover says who made it.
+  explicit ScratchDirectory(const std::string& purpose = "test") {
+    std::string pattern = "/tmp/hotpatch-" + purpose + "-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));
     path_ = pattern;
   }
   ~ScratchDirectory() {
