@@ -16,11 +16,15 @@ bool NeedsRecovery(const TargetRegistry& registry) {
   return false;
 }
 
-std::string EffectiveState(const RemoteMemory& memory, const PatchRecord& record) {
+bool TargetRunsPatch(const RemoteMemory& memory, const PatchRecord& record) {
   uint8_t flag = 0;
   // A record whose code is gone (its mapping unmapped by a crash mid-revert) is not applied.
-  if (memory.TryRead(record.commit_flag, std::span(&flag, 1)) != 1) return "not applied";
-  return flag ? "applied" : "not applied";
+  if (memory.TryRead(record.commit_flag, std::span(&flag, 1)) != 1) return false;
+  return flag != 0;
+}
+
+std::string EffectiveState(const RemoteMemory& memory, const PatchRecord& record) {
+  return TargetRunsPatch(memory, record) ? "applied" : "not applied";
 }
 
 void ForgetPatch(ProcessAttachment& process, TargetRegistry& registry, const PatchRecord& record) {
@@ -51,7 +55,7 @@ void RecoverInterrupted(ProcessAttachment& process, StackWalker& walker, TargetR
   for (const auto& p : registry.patches())
     if (p.state != PatchState::kApplied) pending.push_back(p);
   for (auto& record : pending) {
-    bool committed = EffectiveState(process.memory(), record) == "applied";
+    bool committed = TargetRunsPatch(process.memory(), record);
     // Threads may be inside the gates (running the displaced instructions) when rolling back.
     std::vector<GuardedCode> guarded;
     if (!committed) guarded.push_back({record.code, "code of interrupted patch " + record.patch_id, false});

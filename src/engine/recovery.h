@@ -17,6 +17,8 @@ class StackWalker;
 
 bool NeedsRecovery(const TargetRegistry& registry);
 
+// Whether the target runs this record's replacements now: its commit flag is set (and readable).
+bool TargetRunsPatch(const RemoteMemory& memory, const PatchRecord& record);
 // "applied" or "not applied": what the target does for this record now.
 std::string EffectiveState(const RemoteMemory& memory, const PatchRecord& record);
 
