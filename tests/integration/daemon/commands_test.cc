@@ -35,7 +35,9 @@ TEST_CASE("apply, list, revert and status through hotpatchctl on a running targe
   CHECK(applied["already_applied"] == false);
   CHECK(applied["functions"].size() == 2);
   WaitForVersion(target, 2);
-  daemon.WaitForLogLine({"request apply", "pid=" + pid, "patch=version2", "outcome=ok"});
+  // The log line says where the pause went (the engine's pause_breakdown).
+  daemon.WaitForLogLine({"request apply", "pid=" + pid, "patch=version2", "outcome=ok", "paused ",
+                         "(stop ", ", unwind ", ", write ", ", resume "});
 
   // The same bundle again is a no-op that says so.
   CtlRun again = RunCtl({"--socket", socket, "--json", "apply", pid, bundle}, dir);
