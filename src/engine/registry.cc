@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/hex.h"
+#include "engine/fault_injection.h"
 #include "engine/remote_mapping.h"
 #include "process/maps.h"
 #include "process/process_attachment.h"
@@ -182,6 +183,7 @@ TargetRegistry TargetRegistry::OpenOrCreate(ProcessAttachment& process) {
                                   PROT_READ | PROT_WRITE)
                    .begin;
   }
+  FaultInjectionPoint("registry-mapped");
   RegistryHeader header = FreshHeader();
   process.memory().WriteValue(*location, header);
   return TargetRegistry(*location, header, {});

@@ -11,6 +11,7 @@
 
 #include "engine/engine.h"
 #include "engine_fixture.h"
+#include "process/maps.h"
 
 using namespace hotpatch;
 using namespace hotpatch::test;
@@ -112,5 +113,34 @@ TEST_CASE("engine killed during revert: the target is fully patched or fully rev
   WaitForVersion(target, 1);
   CHECK(ListPatches(target.pid()).empty());
   CHECK(SnapshotCode(target.pid(), path) == original);
+  CHECK(ReadStats(target)["errors"] == 0);
+}
+
+TEST_CASE("engine killed between mapping the registry and writing its header: no patch, reused") {
+  std::string path = TargetPath("engine_loop");
+  TargetProcess target(path, {"4"});
+  target.WaitForLine("ready");
+  auto bundle = BuildPatchBundle("version2", path, "version2");
+  auto registry_mappings = [&] {
+    int count = 0;
+    for (const Mapping& m : ReadMappings(target.pid()))
+      if (m.path.find("hotpatch-registry") != std::string::npos) ++count;
+    return count;
+  };
+
+  // The first apply of a process creates the registry: a remote mmap, then the header.
+  RunEngineKilledAt("registry-mapped", [&] { ApplyBundle(target.pid(), bundle, {}); });
+  REQUIRE(target.IsAlive());
+  REQUIRE(registry_mappings() == 1);
+  // A reader sees a registry without a header as no registry, not as a corrupt one.
+  CHECK(ListPatches(target.pid()).empty());
+  WaitForVersion(target, 1);
+
+  // The next apply writes the header into that mapping rather than mapping a second one.
+  ApplyBundle(target.pid(), bundle, {});
+  WaitForVersion(target, 2);
+  CHECK(registry_mappings() == 1);
+  RevertPatches(target.pid(), {});
+  WaitForVersion(target, 1);
   CHECK(ReadStats(target)["errors"] == 0);
 }
