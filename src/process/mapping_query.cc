@@ -80,11 +80,4 @@ std::optional<Mapping> MappingQuery::TryFind(RemotePtr address) {
   return mapping;
 }
 
-bool SameMappingIgnoringPath(const Mapping& queried, const Mapping& learned) {
-  return queried.range == learned.range && queried.readable == learned.readable &&
-         queried.writable == learned.writable && queried.executable == learned.executable &&
-         queried.shared == learned.shared && queried.offset == learned.offset &&
-         queried.device == learned.device && queried.inode == learned.inode;
-}
-
 }  // namespace hotpatch

@@ -35,8 +35,4 @@ class MappingQuery {
   bool supported_ = true;
 };
 
-// Whether `queried` (from MappingQuery, no path) is the same mapping as `learned` (from
-// ReadMappings): the same file at the same offset, range and permissions.
-bool SameMappingIgnoringPath(const Mapping& queried, const Mapping& learned);
-
 }  // namespace hotpatch

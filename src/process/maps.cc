@@ -58,6 +58,12 @@ bool ParseLine(std::string_view line, Mapping& mapping) {
 
 }  // namespace
 
+bool SameMappingIgnoringPath(const Mapping& a, const Mapping& b) {
+  return a.range == b.range && a.readable == b.readable && a.writable == b.writable &&
+         a.executable == b.executable && a.shared == b.shared && a.offset == b.offset &&
+         a.device == b.device && a.inode == b.inode;
+}
+
 std::vector<Mapping> ParseMappings(std::string_view text, const std::string& source) {
   std::vector<Mapping> mappings;
   while (!text.empty()) {

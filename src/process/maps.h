@@ -26,6 +26,10 @@ struct Mapping {
   bool deleted = false;
 };
 
+// Whether two descriptions are of the same mapping: the same file (device, inode) at the same
+// offset, range and permissions. The path is not compared: MappingQuery does not return it.
+bool SameMappingIgnoringPath(const Mapping& a, const Mapping& b);
+
 // Parses /proc/PID/maps. Throws kNoSuchProcess naming the pid if the process is gone (or is a
 // zombie, whose address space is already released).
 std::vector<Mapping> ReadMappings(pid_t pid);

@@ -186,10 +186,6 @@ void CfiAddressSpace::KeepCfiRegionsLasting() {
 }
 
 void CfiAddressSpace::LearnModules() {
-  ReadMappingsAndScan();
-}
-
-void CfiAddressSpace::ReadMappingsAndScan() {
   if (!mapping_query_) mapping_query_.emplace(pid_);
   ++maps_reads_;
   ScanMappings(ReadMappings(pid_));
@@ -199,7 +195,7 @@ void CfiAddressSpace::EnsureModulesKnown() {
   if (modules_known_) return;
   confirmed_.clear();
   confirming_by_query_ = !modules_.empty() && mapping_query_ && mapping_query_->supported();
-  if (!confirming_by_query_) ReadMappingsAndScan();
+  if (!confirming_by_query_) LearnModules();
   added_modules_.clear();
   for (const EhFrameHdrRange& added : eh_frame_hdr_ranges_) {
     CodeModule module;
@@ -242,7 +238,7 @@ CodeLocation CfiAddressSpace::LocateVerified(uint64_t pc) {
   // In no code we learned of (a library loaded since), or its mapping changed: what
   // EnsureModulesKnown does without queries, for the rest of this stop.
   confirming_by_query_ = false;
-  ReadMappingsAndScan();
+  LearnModules();
   return Locate(pc);
 }
 

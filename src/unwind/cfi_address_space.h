@@ -53,7 +53,9 @@ class CfiAddressSpace {
 
   // Reads /proc/PID/maps and, when the mappings of code changed since the last scan, the
   // objects' ELF headers and CFI tables (and their read-only CFI regions into the lasting part of
-  // the memory cache). For while the target runs: everything a stop then needs is known.
+  // the memory cache). Meant for while the target runs: everything a stop then needs is known.
+  // Inside a stop only when what was learned no longer holds (EnsureModulesKnown,
+  // LocateVerified).
   void LearnModules();
   // Once per stop, before the first walk (after ForgetCachedMemory). With PROCMAP_QUERY, nothing
   // is read here: LocateVerified confirms each mapping a frame is in, one query per mapping.
@@ -90,7 +92,6 @@ class CfiAddressSpace {
     RemotePtr eh_frame_hdr;
   };
 
-  void ReadMappingsAndScan();
   void ScanMappings(const std::vector<Mapping>& mappings);
   void KeepCfiRegionsLasting();
   bool ConfirmStillMapped(uint64_t pc);

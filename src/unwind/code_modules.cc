@@ -43,9 +43,7 @@ std::vector<Mapping> CodeMappings(const std::vector<Mapping>& mappings) {
 
 bool SameCodeMappings(const std::vector<Mapping>& a, const std::vector<Mapping>& b) {
   auto same = [](const Mapping& x, const Mapping& y) {
-    return x.range == y.range && x.readable == y.readable && x.writable == y.writable &&
-           x.executable == y.executable && x.shared == y.shared && x.offset == y.offset &&
-           x.device == y.device && x.inode == y.inode && x.path == y.path && x.deleted == y.deleted;
+    return SameMappingIgnoringPath(x, y) && x.path == y.path && x.deleted == y.deleted;
   };
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), same);
 }
