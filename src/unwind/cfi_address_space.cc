@@ -230,8 +230,7 @@ bool CfiAddressSpace::ConfirmStillMapped(uint64_t pc) {
 CodeLocation CfiAddressSpace::LocateVerified(uint64_t pc) {
   CodeLocation location = Locate(pc);
   if (!confirming_by_query_ || location.cfi_free_rule) return location;
-  bool learned_module = location.module != nullptr &&
-                        location.module >= modules_.data() &&
+  bool learned_module = location.module != nullptr && location.module >= modules_.data() &&
                         location.module < modules_.data() + modules_.size();
   if (location.module != nullptr && !learned_module) return location;  // patch code, ours
   if (learned_module && ConfirmStillMapped(pc)) return location;
