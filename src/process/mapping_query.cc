@@ -1,13 +1,10 @@
 #include "process/mapping_query.h"
 
-#include <fcntl.h>
 #include <sys/ioctl.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
-
-#include "base/error.h"
 
 namespace hotpatch {
 
@@ -43,16 +40,7 @@ constexpr unsigned long kProcmapQuery = 0xC0686611;
 
 }  // namespace
 
-MappingQuery::MappingQuery(pid_t pid) : pid_(pid) {
-  std::string path = "/proc/" + std::to_string(pid) + "/maps";
-  maps_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!maps_.valid()) {
-    int err = errno;
-    if (err == ENOENT)
-      throw Error(ErrorCode::kNoSuchProcess, "pid " + std::to_string(pid) + ": no such process");
-    throw ErrnoError("open " + path, err);
-  }
-}
+MappingQuery::MappingQuery(pid_t pid) : maps_(OpenMapsFile(pid)) {}
 
 std::optional<Mapping> MappingQuery::TryFind(RemotePtr address) {
   if (!supported_) return std::nullopt;

@@ -30,7 +30,6 @@ class MappingQuery {
   std::optional<Mapping> TryFind(RemotePtr address);
 
  private:
-  pid_t pid_;
   UniqueFd maps_;
   bool supported_ = true;
 };

@@ -80,7 +80,7 @@ std::vector<Mapping> ParseMappings(std::string_view text, const std::string& sou
   return mappings;
 }
 
-std::vector<Mapping> ReadMappings(pid_t pid) {
+UniqueFd OpenMapsFile(pid_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/maps";
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -89,6 +89,12 @@ std::vector<Mapping> ReadMappings(pid_t pid) {
       throw Error(ErrorCode::kNoSuchProcess, "pid " + std::to_string(pid) + ": no such process");
     throw ErrnoError("open " + path, err);
   }
+  return fd;
+}
+
+std::vector<Mapping> ReadMappings(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/maps";
+  UniqueFd fd = OpenMapsFile(pid);
   // The kernel fills each read() with whole lines from a consistent snapshot of the VMA it
   // resumes at; reading in large chunks keeps the number of snapshots small.
   std::string text;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/remote_ptr.h"
+#include "base/unique_fd.h"
 
 namespace hotpatch {
 
@@ -29,6 +30,9 @@ struct Mapping {
 // Whether two descriptions are of the same mapping: the same file (device, inode) at the same
 // offset, range and permissions. The path is not compared: MappingQuery does not return it.
 bool SameMappingIgnoringPath(const Mapping& a, const Mapping& b);
+
+// Opens /proc/PID/maps for reading. Throws kNoSuchProcess naming the pid if it is gone.
+UniqueFd OpenMapsFile(pid_t pid);
 
 // Parses /proc/PID/maps. Throws kNoSuchProcess naming the pid if the process is gone (or is a
 // zombie, whose address space is already released).
