@@ -4,28 +4,6 @@
 
 namespace hotpatch::unwind {
 
-namespace {
-
-// Size in bytes of a value in `encoding` (the low four bits choose the format); 0 when unknown.
-size_t EncodedSize(uint8_t encoding) {
-  switch (encoding & 0x0f) {
-    case kDwEhPeAbsptr:
-      return 8;
-    case kDwEhPeUdata2:
-    case kDwEhPeSdata2:
-      return 2;
-    case kDwEhPeUdata4:
-    case kDwEhPeSdata4:
-      return 4;
-    case kDwEhPeUdata8:
-    case kDwEhPeSdata8:
-      return 8;
-  }
-  return 0;
-}
-
-}  // namespace
-
 bool ReadEhFrameSearchTable(StopMemoryCache& memory, RemotePtr section, EhFrameSearchTable* table,
                             std::string* problem) {
   EhFrameHdrHeader header;

@@ -6,6 +6,7 @@
 // disk may since have been replaced by a newer build.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -14,18 +15,43 @@
 
 namespace hotpatch::unwind {
 
-// DWARF pointer encodings (DW_EH_PE_*) the header uses.
+// DWARF pointer encodings (DW_EH_PE_*, LSB "DWARF Exception Header Encoding"): the low four bits
+// give the format, the next three how the value applies (pcrel: relative to the field's own
+// address; datarel: to the .eh_frame_hdr section), 0x80 an indirection.
 enum : uint8_t {
   kDwEhPeAbsptr = 0x00,
+  kDwEhPeUleb128 = 0x01,
   kDwEhPeUdata2 = 0x02,
   kDwEhPeUdata4 = 0x03,
   kDwEhPeUdata8 = 0x04,
   kDwEhPeSdata2 = 0x0a,
   kDwEhPeSdata4 = 0x0b,
+  kDwEhPeSleb128 = 0x09,
   kDwEhPeSdata8 = 0x0c,
+  kDwEhPePcrel = 0x10,
   kDwEhPeDatarel = 0x30,
+  kDwEhPeIndirect = 0x80,
   kDwEhPeOmit = 0xff,
 };
+
+// Size in bytes of a fixed-size value in `encoding` (its low four bits); 0 for the LEB128 formats
+// and unknown ones.
+inline size_t EncodedSize(uint8_t encoding) {
+  switch (encoding & 0x0f) {
+    case kDwEhPeAbsptr:
+      return 8;
+    case kDwEhPeUdata2:
+    case kDwEhPeSdata2:
+      return 2;
+    case kDwEhPeUdata4:
+    case kDwEhPeSdata4:
+      return 4;
+    case kDwEhPeUdata8:
+    case kDwEhPeSdata8:
+      return 8;
+  }
+  return 0;
+}
 
 // The fixed start of the section, as laid out in memory.
 struct EhFrameHdrHeader {

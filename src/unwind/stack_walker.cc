@@ -1,6 +1,7 @@
 #include "unwind/stack_walker.h"
 
 #include "base/error.h"
+#include "unwind/cfa_row_walker.h"
 #include "unwind/cfi_address_space.h"
 
 namespace hotpatch {
@@ -11,8 +12,9 @@ using unwind::WalkContext;
 
 class StackWalker::Unwinder {
  public:
-  Unwinder(pid_t pid, const RemoteMemory& memory) : space(pid, memory) {}
+  Unwinder(pid_t pid, const RemoteMemory& memory) : space(pid, memory), row_walker(space) {}
   CfiAddressSpace space;
+  unwind::CfaRowWalker row_walker;
   Statistics statistics;
   std::chrono::nanoseconds walk_time_since_forget{0};
 };
@@ -185,11 +187,23 @@ StackWalker::~StackWalker() = default;
 Stack StackWalker::Walk(pid_t tid, const user_regs_struct& regs) {
   auto began = std::chrono::steady_clock::now();
   unwinder_->space.EnsureModulesKnown();
-  Stack stack = ::hotpatch::Walk(unwinder_->space, tid, regs).Run();
+  std::optional<Stack> by_rows = unwinder_->row_walker.TryWalk(tid, regs);
+  if (by_rows) unwinder_->statistics.walks_by_cfa_rows++;
+  Stack stack = by_rows ? std::move(*by_rows) : ::hotpatch::Walk(unwinder_->space, tid, regs).Run();
   unwinder_->walk_time_since_forget += std::chrono::steady_clock::now() - began;
   unwinder_->statistics.walks++;
   unwinder_->statistics.frames += stack.frames.size();
   return stack;
+}
+
+Stack StackWalker::WalkWithLibunwind(pid_t tid, const user_regs_struct& regs) {
+  unwinder_->space.EnsureModulesKnown();
+  return ::hotpatch::Walk(unwinder_->space, tid, regs).Run();
+}
+
+std::optional<Stack> StackWalker::TryWalkByCfaRows(pid_t tid, const user_regs_struct& regs) {
+  unwinder_->space.EnsureModulesKnown();
+  return unwinder_->row_walker.TryWalk(tid, regs);
 }
 
 void StackWalker::PrefetchStacks(std::span<const RemotePtr> stack_pointers) {
@@ -204,6 +218,7 @@ void StackWalker::PrefetchStacks(std::span<const RemotePtr> stack_pointers) {
 void StackWalker::ForgetCachedMemory() {
   unwinder_->statistics.pages_read += unwinder_->space.memory().cached_pages();
   unwinder_->space.ForgetCachedMemory();
+  unwinder_->row_walker.ForgetRows();
   unwinder_->walk_time_since_forget = std::chrono::nanoseconds(0);
 }
 
@@ -214,14 +229,17 @@ void StackWalker::LearnModulesWhileRunning() {
 
 void StackWalker::AddCodeRangeWithoutCfi(RemoteRange range, CfiFreeRule rule) {
   unwinder_->space.AddCfiFreeRange(range, rule);
+  unwinder_->row_walker.ForgetRows();
 }
 
 void StackWalker::AddCodeRangeWithEhFrameHdr(RemoteRange range, RemotePtr eh_frame_hdr) {
   unwinder_->space.AddEhFrameHdrRange(range, eh_frame_hdr);
+  unwinder_->row_walker.ForgetRows();
 }
 
 void StackWalker::RemoveCodeRange(RemoteRange range) {
   unwinder_->space.RemoveRange(range);
+  unwinder_->row_walker.ForgetRows();
 }
 
 StackWalker::Statistics StackWalker::statistics() const {

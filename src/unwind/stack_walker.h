@@ -2,7 +2,10 @@
 // stopped here? Only a stack walked to its real end answers that; anything else is "unreliable",
 // which the engine treats as busy, never as safe.
 //
-// The walk is libunwind-ptrace's DWARF unwinder (CFI from .eh_frame) with our own accessors:
+// Most stacks are walked by CfaRowWalker (cfa_row_walker.h): CFI rows read straight from the
+// target's .eh_frame, for the common frames, without libunwind's per-frame costs. Every stack it
+// declines — signal frames, patch code without CFI, anything unusual — and every unreliable one is
+// walked by libunwind-ptrace's DWARF unwinder (CFI from .eh_frame) with our own accessors:
 //  - memory comes from a per-stop page cache filled with process_vm_readv (StopMemoryCache), not
 //    from one PTRACE_PEEKDATA per word as in _UPT_accessors;
 //  - registers come from the user_regs_struct captured at the stop, not PTRACE_PEEKUSER;
@@ -21,6 +24,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -69,6 +73,10 @@ class StackWalker {
   // throws for a bad stack (that is an unreliable Stack); throws kNoSuchProcess if the process is
   // gone when its maps are read.
   Stack Walk(pid_t tid, const user_regs_struct& regs);
+  // The two unwinders Walk chooses from, each on its own (tests compare them, the benchmark times
+  // them): libunwind always, and the row walker, nullopt where it declines.
+  Stack WalkWithLibunwind(pid_t tid, const user_regs_struct& regs);
+  std::optional<Stack> TryWalkByCfaRows(pid_t tid, const user_regs_struct& regs);
 
   // Reads the stack top (the page at the stack pointer) of each of these stopped threads in one
   // system call, before walking them: most walks then need no other read of the stack.
@@ -97,6 +105,7 @@ class StackWalker {
   // Walk statistics since construction, for benchmarks.
   struct Statistics {
     uint64_t walks = 0;
+    uint64_t walks_by_cfa_rows = 0;  // of `walks`, those the row walker answered
     uint64_t frames = 0;
     uint64_t pages_read = 0;
     uint64_t maps_reads = 0;  // of /proc/PID/maps, whole

@@ -1,0 +1,138 @@
+// The row walker against libunwind, stack by stack: wherever the row walker answers, its answer
+// must be libunwind's (same frames, pcs, stack pointers, flags), and it must answer the common
+// stacks — or the fast path would be dead code, and this test would prove nothing.
+#include "unwind/cfa_row_walker.h"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "process/process_attachment.h"
+#include "support/target_process.h"
+#include "unwind/stack_walker.h"
+#include "walk_checks.h"
+
+using namespace hotpatch;
+using namespace hotpatch::test;
+
+namespace {
+
+bool SameFrames(const Stack& a, const Stack& b) {
+  if (a.frames.size() != b.frames.size()) return false;
+  for (size_t i = 0; i < a.frames.size(); ++i) {
+    const Frame& x = a.frames[i];
+    const Frame& y = b.frames[i];
+    if (x.pc != y.pc || x.sp != y.sp || x.signal_frame != y.signal_frame ||
+        x.pc_is_return_address != y.pc_is_return_address)
+      return false;
+  }
+  return true;
+}
+
+struct Comparison {
+  int walks = 0;
+  int by_rows = 0;
+};
+
+// Stops every thread of `pid` `stops` times, at varying moments, and walks each thread both ways.
+Comparison CompareAtStops(pid_t pid, int stops) {
+  ProcessAttachment process = ProcessAttachment::Seize(pid);
+  StackWalker walker(pid, process.memory());
+  walker.LearnModulesWhileRunning();
+  Comparison comparison;
+  for (int stop = 0; stop < stops; ++stop) {
+    process.StopAll();
+    walker.ForgetCachedMemory();
+    for (const StoppedThread& thread : process.threads()) {
+      Stack by_libunwind = walker.WalkWithLibunwind(thread.tid, thread.regs);
+      std::optional<Stack> by_rows = walker.TryWalkByCfaRows(thread.tid, thread.regs);
+      INFO("stop " << stop << "\nlibunwind: " << Describe(by_libunwind)
+                   << "\nrows: " << (by_rows ? Describe(*by_rows) : std::string("declined")));
+      ++comparison.walks;
+      if (!by_rows) continue;
+      ++comparison.by_rows;
+      REQUIRE(by_rows->reliable);
+      REQUIRE(by_libunwind.reliable);
+      REQUIRE(SameFrames(*by_rows, by_libunwind));
+      // And Walk, which picks the row walker here, gives that stack.
+      REQUIRE(SameFrames(walker.Walk(thread.tid, thread.regs), by_libunwind));
+    }
+    process.ResumeAll();
+    usleep(200 + stop % 11 * 97);  // vary where the next stop lands
+  }
+  return comparison;
+}
+
+}  // namespace
+
+// Busy threads are stopped at any instruction of their loop and its callee: prologues, epilogues,
+// every row of the functions' CFI, not only at call sites.
+TEST_CASE("the row walker agrees with libunwind on busy threads stopped anywhere") {
+  TargetProcess process(TargetPath("bench_threads"), {"3", "busy"});
+  process.WaitForLine("ready");
+  Comparison comparison = CompareAtStops(process.pid(), 150);
+  INFO(comparison.by_rows << " of " << comparison.walks << " walks by rows");
+  CHECK(comparison.by_rows * 10 >= comparison.walks * 9);
+}
+
+// Sleeping threads are in libc: clock_nanosleep, sigwait, the thread start code down to clone3.
+TEST_CASE("the row walker agrees with libunwind on threads sleeping in libc") {
+  TargetProcess process(TargetPath("bench_threads"), {"3", "idle"});
+  process.WaitForLine("ready");
+  Comparison comparison = CompareAtStops(process.pid(), 100);
+  INFO(comparison.by_rows << " of " << comparison.walks << " walks by rows");
+  CHECK(comparison.by_rows * 10 >= comparison.walks * 9);
+}
+
+// The vDSO's CFI is read from the target's memory, as every module's.
+TEST_CASE("the row walker agrees with libunwind in the vDSO") {
+  TargetProcess process(TargetPath("unwind_vdso_loop"));
+  process.WaitForLine("ready");
+  Comparison comparison = CompareAtStops(process.pid(), 150);
+  INFO(comparison.by_rows << " of " << comparison.walks << " walks by rows");
+  CHECK(comparison.by_rows * 10 >= comparison.walks * 9);
+}
+
+TEST_CASE("the row walker agrees with libunwind several calls deep") {
+  TargetProcess process(TargetPath("unwind_deep_calls"));
+  process.WaitForLine("ready");
+  Comparison comparison = CompareAtStops(process.pid(), 50);
+  INFO(comparison.by_rows << " of " << comparison.walks << " walks by rows");
+  CHECK(comparison.by_rows * 10 >= comparison.walks * 9);
+}
+
+// A signal frame is libunwind's: the row walker declines the handler's thread, and Walk then
+// gives libunwind's stack through the sigreturn frame.
+TEST_CASE("the row walker leaves a thread inside a signal handler to libunwind") {
+  TargetProcess process(TargetPath("unwind_signal_handler"));
+  std::string line = process.WaitForLine("ready");
+  TargetFunction handler_blocks =
+      FindTargetFunction("unwind_signal_handler", line, "handler_blocks");
+  auto tid = static_cast<pid_t>(LineField(line, "tid"));
+  ProcessAttachment attachment = ProcessAttachment::Seize(process.pid());
+  StackWalker walker(process.pid(), attachment.memory());
+  walker.LearnModulesWhileRunning();
+  for (int attempt = 0;; ++attempt) {
+    attachment.StopAll();
+    walker.ForgetCachedMemory();
+    for (const StoppedThread& thread : attachment.threads()) {
+      if (thread.tid != tid) continue;
+      Stack by_libunwind = walker.WalkWithLibunwind(thread.tid, thread.regs);
+      INFO(Describe(by_libunwind));
+      REQUIRE(by_libunwind.reliable);
+      if (FrameIn(by_libunwind, handler_blocks) < 0) continue;  // not parked yet
+      CHECK_FALSE(walker.TryWalkByCfaRows(thread.tid, thread.regs).has_value());
+      uint64_t by_rows_before = walker.statistics().walks_by_cfa_rows;
+      Stack walked = walker.Walk(thread.tid, thread.regs);
+      CHECK(walker.statistics().walks_by_cfa_rows == by_rows_before);
+      CHECK(walked.reliable);
+      CHECK(SameFrames(walked, by_libunwind));
+      return;
+    }
+    attachment.ResumeAll();
+    REQUIRE(attempt < 200);
+    usleep(5000);
+  }
+}
