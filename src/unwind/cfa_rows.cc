@@ -222,6 +222,21 @@ bool ValidRegister(uint64_t number) {
   return number < kDwarfRegisterCount;
 }
 
+// An offset operand times the CIE's alignment factor (DWARF's "factored" offsets); nullopt when
+// the product does not fit, which only a crafted record asks for.
+std::optional<int64_t> Factored(int64_t operand, int64_t factor) {
+  int64_t product;
+  if (__builtin_mul_overflow(operand, factor, &product)) return std::nullopt;
+  return product;
+}
+
+// An unsigned offset operand (DW_CFA_def_cfa, DW_CFA_def_cfa_offset, DW_CFA_offset before
+// factoring), nullopt when it is beyond any signed offset.
+std::optional<int64_t> UnsignedOffset(uint64_t operand) {
+  if (operand > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+  return static_cast<int64_t>(operand);
+}
+
 // Runs `instructions` from location `location` until the first advance past `pc` (an FDE), or to
 // their end (a CIE's initial instructions, `pc` = nullopt: an advance there makes us decline).
 // `initial` is the row after the CIE's instructions, for DW_CFA_restore. False when an instruction
@@ -235,9 +250,16 @@ bool Execute(std::span<const uint8_t> instructions, const CommonInformation& cie
     location += delta * cie.code_alignment;
     return location <= *pc;
   };
-  auto save_at = [&](uint64_t reg, int64_t factored_offset) {
-    if (!ValidRegister(reg)) return false;
-    row.registers[reg] = {RegisterRule::Kind::kSavedAtCfa, factored_offset * cie.data_alignment};
+  auto save_at = [&](uint64_t reg, std::optional<int64_t> factored_offset) {
+    std::optional<int64_t> offset =
+        factored_offset ? Factored(*factored_offset, cie.data_alignment) : std::nullopt;
+    if (!ValidRegister(reg) || !offset) return false;
+    row.registers[reg] = {RegisterRule::Kind::kSavedAtCfa, *offset};
+    return true;
+  };
+  auto set_cfa_offset = [&](std::optional<int64_t> offset) {
+    if (!offset) return false;
+    row.cfa_offset = *offset;
     return true;
   };
   auto set_cfa_register = [&](uint64_t reg) {
@@ -255,7 +277,7 @@ bool Execute(std::span<const uint8_t> instructions, const CommonInformation& cie
         if (!advance(operand)) return pc.has_value();  // the row for pc is complete
         continue;
       case kCfaOffset:
-        known = save_at(operand, static_cast<int64_t>(reader.Uleb128()));
+        known = save_at(operand, UnsignedOffset(reader.Uleb128()));
         break;
       case kCfaRestore:
         known = ValidRegister(operand);
@@ -277,7 +299,7 @@ bool Execute(std::span<const uint8_t> instructions, const CommonInformation& cie
           }
           case kCfaOffsetExtended: {
             uint64_t reg = reader.Uleb128();
-            known = save_at(reg, static_cast<int64_t>(reader.Uleb128()));
+            known = save_at(reg, UnsignedOffset(reader.Uleb128()));
             break;
           }
           case kCfaOffsetExtendedSf: {
@@ -314,24 +336,23 @@ bool Execute(std::span<const uint8_t> instructions, const CommonInformation& cie
             break;
           case kCfaDefCfa: {
             uint64_t reg = reader.Uleb128();
-            known = set_cfa_register(reg);
-            row.cfa_offset = static_cast<int64_t>(reader.Uleb128());
+            known = set_cfa_register(reg) && set_cfa_offset(UnsignedOffset(reader.Uleb128()));
             break;
           }
           case kCfaDefCfaSf: {
             uint64_t reg = reader.Uleb128();
-            known = set_cfa_register(reg);
-            row.cfa_offset = reader.Sleb128() * cie.data_alignment;
+            known = set_cfa_register(reg) &&
+                    set_cfa_offset(Factored(reader.Sleb128(), cie.data_alignment));
             break;
           }
           case kCfaDefCfaRegister:
             known = set_cfa_register(reader.Uleb128());
             break;
           case kCfaDefCfaOffset:
-            row.cfa_offset = static_cast<int64_t>(reader.Uleb128());
+            known = set_cfa_offset(UnsignedOffset(reader.Uleb128()));
             break;
           case kCfaDefCfaOffsetSf:
-            row.cfa_offset = reader.Sleb128() * cie.data_alignment;
+            known = set_cfa_offset(Factored(reader.Sleb128(), cie.data_alignment));
             break;
           case kCfaGnuArgsSize:  // bytes of outgoing arguments; no effect on the CFA
             reader.Uleb128();

@@ -169,6 +169,11 @@ TEST_CASE("FindCfaRow declines CFI outside the subset instead of guessing") {
     CfiImage image({0x05, 17, 2});  // offset_extended xmm0
     CHECK_FALSE(image.RowAt(0).has_value());
   }
+  SECTION("a factored offset that does not fit 64 bits (a fuzzing finding: signed overflow)") {
+    // def_cfa_sf rsp, -2^62: times the data alignment -8 it is 2^65.
+    CfiImage image({0x12, 7, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40});
+    CHECK_FALSE(image.RowAt(0).has_value());
+  }
   SECTION("restore_state with nothing remembered") {
     CfiImage image({0x0b});
     CHECK_FALSE(image.RowAt(0).has_value());
