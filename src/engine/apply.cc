@@ -427,6 +427,9 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
                               "records it): " + e.what());
   }
   FaultInjectionPoint("apply-recorded");
+  // The flip's stop was the last: the kernel lets the threads go when this tracer thread ends
+  // (or, if one still needs us, the destructor stops and detaches as on every error path).
+  process.LeaveToTracerThreadExit();
   result.attempts = stats.attempts;
   result.pause_us = stats.pause_us;
   return result;

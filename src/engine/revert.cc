@@ -127,6 +127,8 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
     walker.RemoveCodeRange(record.code);
     result.reverted.push_back(id);
   }
+  // As after an apply: no second stop to detach (ProcessAttachment::LeaveToTracerThreadExit).
+  process.LeaveToTracerThreadExit();
   result.attempts = stats.attempts;
   result.pause_us = stats.pause_us;
   return result;

@@ -10,6 +10,10 @@
 // one way to be sure no thread of the target is left behind, whatever the caller's threads do.
 #pragma once
 
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <exception>
 #include <optional>
 #include <thread>
@@ -17,6 +21,14 @@
 #include <utility>
 
 namespace hotpatch {
+
+// Waits until the kernel has released thread `tid` of this process (its /proc/self/task entry is
+// gone), at most `limit`. std::thread::join returns when the thread's exit cleared its tid
+// (mm_release), which comes before exit_notify; only exit_notify detaches its tracees
+// (forget_original_parent -> exit_ptrace) and then releases the thread. Until then a target left
+// to the tracer's exit (ProcessAttachment::LeaveToTracerThreadExit) still shows it as its tracer,
+// and a PTRACE_SEIZE of it would fail with EPERM.
+void WaitUntilThreadReleased(pid_t tid, std::chrono::milliseconds limit);
 
 // Lets the polling waits of the stop (ProcessAttachment) sleep for the microseconds they ask for
 // instead of the default 50 µs timer slack. Per thread, so it only touches the tracer thread.
@@ -27,7 +39,9 @@ std::invoke_result_t<Work&> RunOnOwnTracerThread(Work&& work) {
   using Result = std::invoke_result_t<Work&>;
   std::optional<Result> result;
   std::exception_ptr failure;
+  pid_t tracer_tid = 0;
   std::thread tracer([&] {
+    tracer_tid = ::gettid();
     try {
       UseFineTimerSlack();
       result.emplace(work());
@@ -36,6 +50,8 @@ std::invoke_result_t<Work&> RunOnOwnTracerThread(Work&& work) {
     }
   });
   tracer.join();
+  // Our caller may seize the target again at once (a revert right after the apply).
+  WaitUntilThreadReleased(tracer_tid, std::chrono::milliseconds(1000));
   if (failure) std::rethrow_exception(failure);
   return std::move(*result);
 }

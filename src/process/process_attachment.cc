@@ -40,6 +40,7 @@ ProcessAttachment::ProcessAttachment(ProcessAttachment&& other) noexcept
       memory_(std::move(other.memory_)),
       threads_(std::move(other.threads_)),
       stopped_(std::exchange(other.stopped_, false)),
+      left_to_tracer_exit_(other.left_to_tracer_exit_),
       boost_while_stopping_(other.boost_while_stopping_),
       stopped_threads_(std::move(other.stopped_threads_)),
       stop_began_(other.stop_began_),
@@ -92,7 +93,7 @@ ProcessAttachment ProcessAttachment::Seize(pid_t pid) {
 }
 
 ProcessAttachment::~ProcessAttachment() {
-  if (pid_ == 0) return;  // moved from
+  if (pid_ == 0 || left_to_tracer_exit_) return;  // moved from, or the kernel detaches
   try {
     // Only a stopped thread can be detached (PTRACE_DETACH, like most requests, needs the
     // tracee in a ptrace-stop), and stopping also collects the signals we must give back.
@@ -294,6 +295,9 @@ std::string ProcessAttachment::DescribeUnstoppedThreads() const {
 
 void ProcessAttachment::StopAll(std::chrono::microseconds limit) {
   CheckTracerThread("StopAll");
+  if (left_to_tracer_exit_)
+    throw Error(ErrorCode::kInternal, "StopAll of " + PidText(pid_) +
+                                          " after its threads were left to the tracer's exit");
   if (stopped_) return;
   auto began = Clock::now();
   if (TryStopAll(began + limit)) return;
@@ -433,6 +437,17 @@ std::optional<Error> ProcessAttachment::ResumeStoppedThreads() {
     if (err != 0 && err != ESRCH && !first_error) first_error = PtraceError(request, tid, err);
   }
   return first_error;
+}
+
+bool ProcessAttachment::LeaveToTracerThreadExit() {
+  CheckTracerThread("LeaveToTracerThreadExit");
+  if (stopped_) return false;
+  for (const auto& [tid, thread] : threads_)
+    if (thread.step_trap_possible || !thread.held_signals.empty()) return false;
+  left_to_tracer_exit_ = true;
+  threads_.clear();
+  stopped_threads_.clear();
+  return true;
 }
 
 void ProcessAttachment::RunFor(std::chrono::microseconds duration) {

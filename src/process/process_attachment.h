@@ -71,6 +71,18 @@ class ProcessAttachment {
   // Only sleeps while stopped.
   void RunFor(std::chrono::microseconds duration);
 
+  // Leaves every thread, running, to the kernel's detach when this tracer thread exits, instead
+  // of the destructor's stop-and-detach: the target is not stopped a second time just to be let
+  // go. Only for an attachment whose tracer thread ends right after (RunOnOwnTracerThread, which
+  // also waits until the kernel has let the threads go). On that exit, exit_ptrace ->
+  // __ptrace_unlink clears every pending trap and wakes each thread from its ptrace-stop: one
+  // caught delivering a signal meanwhile gets that signal (its exit_code still holds it), one
+  // reporting a clone runs on and so does the clone, a group-stopped one goes back into the
+  // group-stop, a zombie thread is released. Returns false and changes nothing while stopped, or
+  // when a thread still needs us: a single step's trap we may still owe it (the destructor
+  // discards it) or signals we hold.
+  bool LeaveToTracerThreadExit();
+
   // While StopAll waits, raise the threads that have not stopped yet to SCHED_FIFO 1 (see
   // scheduling_boost.h), restoring their exact attributes once all are stopped. Off by default (the
   // engine turns it on unless ApplyOptions::scheduling_boost is false);
@@ -173,6 +185,7 @@ class ProcessAttachment {
   std::unique_ptr<RemoteMemory> memory_;
   std::map<pid_t, TracedThread> threads_;
   bool stopped_ = false;
+  bool left_to_tracer_exit_ = false;  // LeaveToTracerThreadExit: nothing is ours to do any more
   bool boost_while_stopping_ = false;
   std::vector<StoppedThread> stopped_threads_;
   std::chrono::steady_clock::time_point stop_began_;

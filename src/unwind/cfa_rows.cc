@@ -95,6 +95,7 @@ class RecordReader {
   }
   // A value in DW_EH_PE `encoding`; only absolute and pcrel applications, never indirect.
   std::optional<uint64_t> Pointer(uint8_t encoding) {
+    if (encoding & kDwEhPeIndirect) return std::nullopt;
     uint64_t field_address = address();
     uint64_t value;
     switch (encoding & 0x0f) {
