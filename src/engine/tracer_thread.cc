@@ -1,21 +1,24 @@
 #include "engine/tracer_thread.h"
 
 #include <sys/prctl.h>
-#include <sys/stat.h>
 
-#include <string>
+#include <optional>
 #include <thread>
+
+#include "process/thread_status.h"
 
 namespace hotpatch {
 
 void WaitUntilThreadReleased(pid_t tid, std::chrono::milliseconds limit) {
-  std::string task = "/proc/self/task/" + std::to_string(tid);
   auto deadline = std::chrono::steady_clock::now() + limit;
-  struct stat entry;
-  // Microseconds in practice; bounded for a tracer thread someone else traces (strace), which the
-  // kernel releases only when that tracer reaps it.
-  while (::stat(task.c_str(), &entry) == 0 && std::chrono::steady_clock::now() < deadline)
+  // Gone, or a zombie: exit_notify sets the exit state after exit_ptrace. A tracer thread that
+  // someone else traces (strace -f) stays a zombie until they reap it; its tracees are free.
+  for (;;) {
+    std::optional<TaskStatus> status = TryReadTaskStatus(::getpid(), tid);
+    if (!status || status->state == 'Z' || status->state == 'X') return;
+    if (std::chrono::steady_clock::now() >= deadline) return;
     std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
 }
 
 void UseFineTimerSlack() {

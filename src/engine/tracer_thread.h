@@ -22,8 +22,8 @@
 
 namespace hotpatch {
 
-// Waits until the kernel has released thread `tid` of this process (its /proc/self/task entry is
-// gone), at most `limit`. std::thread::join returns when the thread's exit cleared its tid
+// Waits until thread `tid` of this process has passed exit_notify (its task is gone or a zombie),
+// at most `limit`. std::thread::join returns when the thread's exit cleared its tid
 // (mm_release), which comes before exit_notify; only exit_notify detaches its tracees
 // (forget_original_parent -> exit_ptrace) and then releases the thread. Until then a target left
 // to the tracer's exit (ProcessAttachment::LeaveToTracerThreadExit) still shows it as its tracer,
