@@ -43,15 +43,7 @@ TEST_CASE("real-time signals sent during 100 stop/resume cycles all arrive") {
   }
   REQUIRE(sent > 100);
   REQUIRE(WaitUntilEveryThread(target.pid(), UntracedAndNotStopped));
-  // Delivery after detach is asynchronous: poll until the count matches, a lost signal never does.
-  unsigned long count = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    count = NumberAfter(AskTarget(target, "count"), "count");
-    if (count >= sent) break;
-    usleep(10000);
-  }
-  CHECK(count == sent);
+  CHECK(CountOnceDelivered(target, sent) == sent);
 }
 
 TEST_CASE("a signal dequeued while stopping is held and delivered on resume") {

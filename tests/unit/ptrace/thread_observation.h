@@ -79,6 +79,19 @@ inline std::string AskTarget(TargetProcess& target, std::string_view prefix) {
   return target.WaitForLine(prefix);
 }
 
+// signal_counter's count once it reaches `sent`, or what it is after 5 s: delivery after a detach
+// is asynchronous, so poll; a lost signal never makes it match.
+inline unsigned long CountOnceDelivered(TargetProcess& target, unsigned long sent) {
+  unsigned long count = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    count = NumberAfter(AskTarget(target, "count"), "count");
+    if (count >= sent) break;
+    usleep(10000);
+  }
+  return count;
+}
+
 // AskTarget while we are attached and the target runs: a signal-delivery-stop (of the thread
 // that answers, say) waits for us, so keep servicing stops while waiting for the answer.
 inline std::string AskAttachedTarget(TargetProcess& target, ProcessAttachment& attachment,

@@ -52,14 +52,7 @@ TEST_CASE("threads left to the tracer thread's exit run on untraced, with every 
   REQUIRE(sent > 100);
   INFO(DescribeThreads(target.pid()));
   REQUIRE(WaitUntilEveryThread(target.pid(), UntracedAndNotStopped));
-  unsigned long count = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    count = NumberAfter(AskTarget(target, "count"), "count");
-    if (count >= sent) break;
-    usleep(10000);
-  }
-  CHECK(count == sent);
+  CHECK(CountOnceDelivered(target, sent) == sent);
 }
 
 TEST_CASE("a process stopped by SIGSTOP while left to the tracer's exit stays stopped") {
