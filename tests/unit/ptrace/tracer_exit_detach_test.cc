@@ -86,3 +86,29 @@ TEST_CASE("LeaveToTracerThreadExit refuses while the threads are stopped") {
   });
   CHECK(WaitUntilEveryThread(target.pid(), UntracedAndNotStopped));
 }
+
+// Stopped before we came (PTRACE_LISTEN kept it so through our stops): still stopped after.
+TEST_CASE(
+    "a process SIGSTOPped before the attachment stays stopped when left to the tracer's exit") {
+  TargetProcess target(TargetPath("busy_threads"), {"2"});
+  target.WaitForLine("ready");
+  kill(target.pid(), SIGSTOP);
+  auto group_stopped = [](const TaskStatus& s) { return s.state == 'T' && s.tracer_pid == 0; };
+  REQUIRE(WaitUntilEveryThread(target.pid(), group_stopped));
+  bool left = RunOnOwnTracerThread([&] {
+    ProcessAttachment attachment = ProcessAttachment::Seize(target.pid());
+    attachment.StopAll();
+    attachment.ResumeAll();
+    return attachment.LeaveToTracerThreadExit();
+  });
+  REQUIRE(left);
+  INFO(DescribeThreads(target.pid()));
+  REQUIRE(WaitUntilEveryThread(target.pid(), group_stopped));
+  usleep(50000);  // stable, not on its way to running
+  CHECK(WaitUntilEveryThread(target.pid(), group_stopped, std::chrono::milliseconds(0)));
+  kill(target.pid(), SIGCONT);
+  REQUIRE(WaitUntilEveryThread(target.pid(), UntracedAndNotStopped));
+  unsigned long first = NumberAfter(AskTarget(target, "counters"), "counters");
+  usleep(20000);
+  CHECK(NumberAfter(AskTarget(target, "counters"), "counters") > first);
+}
