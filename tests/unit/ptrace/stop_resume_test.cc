@@ -145,8 +145,7 @@ TEST_CASE("a SIGSTOPped process stays stopped through attach, stop, resume and d
   TargetProcess target(TargetPath("busy_threads"), {"2"});
   target.WaitForLine("ready");
   kill(target.pid(), SIGSTOP);
-  auto group_stopped = [](const TaskStatus& s) { return s.state == 'T' && s.tracer_pid == 0; };
-  REQUIRE(WaitUntilEveryThread(target.pid(), group_stopped));
+  REQUIRE(WaitUntilEveryThread(target.pid(), GroupStoppedUntraced));
   {
     auto attachment = ProcessAttachment::Seize(target.pid());
     for (int cycle = 0; cycle < 3; ++cycle) {
@@ -158,17 +157,7 @@ TEST_CASE("a SIGSTOPped process stays stopped through attach, stop, resume and d
     // Resumed with PTRACE_LISTEN: held, not running.
     for (const auto& [tid, status] : ThreadStatuses(target.pid())) CHECK(status.state == 't');
   }
-  INFO(DescribeThreads(target.pid()));
-  REQUIRE(WaitUntilEveryThread(target.pid(), group_stopped));
-  // Stable, not a transient state on the way to running.
-  usleep(50000);
-  CHECK(WaitUntilEveryThread(target.pid(), group_stopped, std::chrono::milliseconds(0)));
-
-  kill(target.pid(), SIGCONT);
-  REQUIRE(WaitUntilEveryThread(target.pid(), UntracedAndNotStopped));
-  unsigned long first = NumberAfter(AskTarget(target, "counters"), "counters");
-  usleep(20000);
-  CHECK(NumberAfter(AskTarget(target, "counters"), "counters") > first);
+  CheckStaysGroupStoppedUntilSigcont(target);
 }
 
 TEST_CASE("an attachment destroyed while stopped leaves every thread running and untraced") {

@@ -79,6 +79,24 @@ inline std::string AskTarget(TargetProcess& target, std::string_view prefix) {
   return target.WaitForLine(prefix);
 }
 
+inline bool GroupStoppedUntraced(const TaskStatus& s) {
+  return s.state == 'T' && s.tracer_pid == 0;
+}
+
+// After a detach from a SIGSTOPped busy_threads: every thread back in the group-stop, untraced, and
+// staying there (not a moment on its way to running); then SIGCONT runs it again, counting.
+inline void CheckStaysGroupStoppedUntilSigcont(TargetProcess& target) {
+  INFO(DescribeThreads(target.pid()));
+  REQUIRE(WaitUntilEveryThread(target.pid(), GroupStoppedUntraced));
+  usleep(50000);
+  CHECK(WaitUntilEveryThread(target.pid(), GroupStoppedUntraced, std::chrono::milliseconds(0)));
+  kill(target.pid(), SIGCONT);
+  REQUIRE(WaitUntilEveryThread(target.pid(), UntracedAndNotStopped));
+  unsigned long first = NumberAfter(AskTarget(target, "counters"), "counters");
+  usleep(20000);
+  CHECK(NumberAfter(AskTarget(target, "counters"), "counters") > first);
+}
+
 // signal_counter's count once it reaches `sent`, or what it is after 5 s: delivery after a detach
 // is asynchronous, so poll; a lost signal never makes it match.
 inline unsigned long CountOnceDelivered(TargetProcess& target, unsigned long sent) {

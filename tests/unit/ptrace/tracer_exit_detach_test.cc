@@ -93,8 +93,7 @@ TEST_CASE(
   TargetProcess target(TargetPath("busy_threads"), {"2"});
   target.WaitForLine("ready");
   kill(target.pid(), SIGSTOP);
-  auto group_stopped = [](const TaskStatus& s) { return s.state == 'T' && s.tracer_pid == 0; };
-  REQUIRE(WaitUntilEveryThread(target.pid(), group_stopped));
+  REQUIRE(WaitUntilEveryThread(target.pid(), GroupStoppedUntraced));
   bool left = RunOnOwnTracerThread([&] {
     ProcessAttachment attachment = ProcessAttachment::Seize(target.pid());
     attachment.StopAll();
@@ -102,13 +101,5 @@ TEST_CASE(
     return attachment.LeaveToTracerThreadExit();
   });
   REQUIRE(left);
-  INFO(DescribeThreads(target.pid()));
-  REQUIRE(WaitUntilEveryThread(target.pid(), group_stopped));
-  usleep(50000);  // stable, not on its way to running
-  CHECK(WaitUntilEveryThread(target.pid(), group_stopped, std::chrono::milliseconds(0)));
-  kill(target.pid(), SIGCONT);
-  REQUIRE(WaitUntilEveryThread(target.pid(), UntracedAndNotStopped));
-  unsigned long first = NumberAfter(AskTarget(target, "counters"), "counters");
-  usleep(20000);
-  CHECK(NumberAfter(AskTarget(target, "counters"), "counters") > first);
+  CheckStaysGroupStoppedUntilSigcont(target);
 }
