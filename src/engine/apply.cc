@@ -341,8 +341,10 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
       }
       PauseBreakdown ignored;
       RunStopped(process, options.scheduling_boost, stats, ignored, [&] {
-        if (ReadCommitFlag(process.memory(), record)) SetCommitFlag(process.memory(), record, false);
-        PointEntries(process.memory(), record, EntryTarget::kPrevious);
+        FlipWrites writes(process.memory());
+        if (ReadCommitFlag(process.memory(), record)) SetCommitFlag(writes, record, false);
+        PointEntries(writes, record, EntryTarget::kPrevious);
+        writes.VerifyAll();
         ForgetPatch(process, *registry, record);
       });
       return why;
@@ -400,11 +402,12 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
       timer.ActionBegins();
       FaultInjectionPoint("apply-stopped");
       entries_touched = true;
-      PointEntries(process.memory(), record, EntryTarget::kGate,
-                   [] { FaultInjectionPoint("apply-mid-flip"); });
-      SetCommitFlag(process.memory(), record, true);
+      FlipWrites writes(process.memory());
+      PointEntries(writes, record, EntryTarget::kGate, [] { FaultInjectionPoint("apply-mid-flip"); });
+      SetCommitFlag(writes, record, true);
       FaultInjectionPoint("apply-committed");
-      PointEntries(process.memory(), record, EntryTarget::kReplacement);
+      PointEntries(writes, record, EntryTarget::kReplacement);
+      writes.VerifyAll();
       timer.ActionEnds();
     }, stats);
     timer.StopEnded(result.pause_breakdown);

@@ -60,15 +60,18 @@ void RecoverInterrupted(ProcessAttachment& process, StackWalker& walker, TargetR
     std::vector<GuardedCode> guarded;
     if (!committed) guarded.push_back({record.code, "code of interrupted patch " + record.patch_id, false});
     RunWhenQuiescent(process, walker, guarded, deadline, "recover interrupted patch " + record.patch_id, [&] {
+      FlipWrites writes(process.memory());
       if (committed) {
-        PointEntries(process.memory(), record, EntryTarget::kReplacement);
+        PointEntries(writes, record, EntryTarget::kReplacement);
+        writes.VerifyAll();
         record.state = PatchState::kApplied;
         std::vector<PatchRecord> now = registry.patches();
         for (auto& p : now)
           if (p.patch_id == record.patch_id) p = record;
         registry.Commit(process.memory(), now);
       } else {
-        PointEntries(process.memory(), record, EntryTarget::kPrevious);
+        PointEntries(writes, record, EntryTarget::kPrevious);
+        writes.VerifyAll();
         ForgetPatch(process, registry, record);
       }
     }, stats);

@@ -108,11 +108,12 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
       RunWhenQuiescent(process, walker, guarded, deadline, "revert " + id, [&] {
         timer.ActionBegins();
         FaultInjectionPoint("revert-stopped");
-        PointEntries(process.memory(), record, EntryTarget::kGate,
-                     [] { FaultInjectionPoint("revert-mid-flip"); });
-        SetCommitFlag(process.memory(), record, false);
+        FlipWrites writes(process.memory());
+        PointEntries(writes, record, EntryTarget::kGate, [] { FaultInjectionPoint("revert-mid-flip"); });
+        SetCommitFlag(writes, record, false);
         FaultInjectionPoint("revert-committed");
-        PointEntries(process.memory(), record, EntryTarget::kPrevious);
+        PointEntries(writes, record, EntryTarget::kPrevious);
+        writes.VerifyAll();
         if (forget_inside) ForgetPatch(process, *registry, record);
         timer.ActionEnds();
       }, stats);
