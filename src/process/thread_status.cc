@@ -1,6 +1,7 @@
 #include "process/thread_status.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,11 @@
 #include <charconv>
 #include <fstream>
 #include <memory>
+#include <string_view>
+#include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace hotpatch {
 
@@ -53,6 +57,36 @@ std::string ReadThreadName(pid_t pid, pid_t tid) {
   std::string name;
   std::getline(comm, name);
   return name;
+}
+
+std::optional<BlockedThreadSite> TryReadBlockedThreadSite(pid_t pid, pid_t tid) {
+  UniqueFd file(::open((TaskPath(pid, tid) + "/syscall").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid()) return std::nullopt;
+  char text[256];
+  ssize_t size = ::read(file.get(), text, sizeof text - 1);
+  if (size <= 0) return std::nullopt;
+  // "NR arg1 .. arg6 sp pc" in a system call, "-1 sp pc" blocked outside one (a page fault), or
+  // "running" (proc_pid_syscall); the numbers after NR in hex with 0x.
+  std::vector<std::string_view> fields;
+  std::string_view rest(text, static_cast<size_t>(size));
+  while (!rest.empty()) {
+    size_t begin = rest.find_first_not_of(" \n");
+    if (begin == std::string_view::npos) break;
+    rest.remove_prefix(begin);
+    size_t end = std::min(rest.find_first_of(" \n"), rest.size());
+    fields.push_back(rest.substr(0, end));
+    rest.remove_prefix(end);
+  }
+  if (fields.size() != 9 && fields.size() != 3) return std::nullopt;
+  auto hex = [](std::string_view field, uint64_t& value) {
+    if (!field.starts_with("0x")) return false;
+    auto [end, ec] = std::from_chars(field.data() + 2, field.data() + field.size(), value, 16);
+    return ec == std::errc() && end == field.data() + field.size();
+  };
+  BlockedThreadSite site;
+  if (!hex(fields[fields.size() - 2], site.stack_pointer) || !hex(fields.back(), site.pc))
+    return std::nullopt;
+  return site;
 }
 
 std::optional<TaskStatus> TryReadTaskStatus(pid_t pid, pid_t tid) {

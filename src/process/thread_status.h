@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,17 @@ struct TaskStatus {
 
 // nullopt if the thread is gone.
 std::optional<TaskStatus> TryReadTaskStatus(pid_t pid, pid_t tid);
+
+// Where a thread blocked in the kernel returns to user mode: the stack pointer and pc the kernel
+// saved on its entry (/proc/PID/task/TID/syscall, which the kernel fills in only for a task that
+// is not running: task_current_syscall waits until it is off its CPU, and says "running" if it
+// is not). Read while the target runs, it is a guess that holds until the thread wakes.
+struct BlockedThreadSite {
+  uint64_t stack_pointer = 0;
+  uint64_t pc = 0;
+};
+// nullopt when the thread runs, is gone, or the file is unreadable.
+std::optional<BlockedThreadSite> TryReadBlockedThreadSite(pid_t pid, pid_t tid);
 
 // Whether `tid` is a thread of process `pid` (a task of its thread group). PTRACE_O_TRACECLONE
 // also attaches clones made without CLONE_THREAD (other processes), so a clone event alone

@@ -29,14 +29,43 @@ DwarfRegisters FromStop(const user_regs_struct& regs) {
 
 }  // namespace
 
-const CfaRow* CfaRowWalker::RowFor(const CodeModule& module, uint64_t lookup_pc) {
-  auto found = rows_.find(lookup_pc);
-  if (found == rows_.end()) {
-    std::optional<CfaRow> row;
-    if (module.has_cfi) row = FindCfaRow(space_.memory(), module.cfi, lookup_pc);
-    found = rows_.emplace(lookup_pc, row).first;
+const CfaRow* CfaRowWalker::RowFor(const CodeModule& module, uint64_t lookup_pc, Mode mode) {
+  StopMemoryCache& memory = space_.memory();
+  if (lasting_generation_ != memory.lasting_generation()) {
+    lasting_rows_.clear();  // the lasting bytes they were read from were read anew
+    lasting_generation_ = memory.lasting_generation();
   }
-  return found->second ? &*found->second : nullptr;
+  if (auto found = lasting_rows_.find(lookup_pc); found != lasting_rows_.end())
+    return found->second ? &*found->second : nullptr;
+  if (auto found = rows_of_stop_.find(lookup_pc); found != rows_of_stop_.end())
+    return found->second ? &*found->second : nullptr;
+  uint64_t outside_before = memory.reads_outside_lasting();
+  std::optional<CfaRow> row;
+  if (module.has_cfi) row = FindCfaRow(memory, module.cfi, lookup_pc);
+  ++rows_parsed_;
+  auto& rows = memory.reads_outside_lasting() == outside_before ? lasting_rows_ : rows_of_stop_;
+  // Read while the target runs from memory it may change: of no use to a stop.
+  if (mode == Mode::kLearningWhileRunning && &rows == &rows_of_stop_) return nullptr;
+  auto kept = rows.emplace(lookup_pc, row).first;
+  return kept->second ? &*kept->second : nullptr;
+}
+
+void CfaRowWalker::LearnRowsWhileRunning(uint64_t pc, uint64_t sp) {
+  auto learn = [&](uint64_t lookup_pc) {
+    CodeLocation location = space_.Locate(lookup_pc);
+    if (location.module != nullptr && !location.cfi_free_rule)
+      RowFor(*location.module, lookup_pc, Mode::kLearningWhileRunning);
+  };
+  learn(pc);
+  // The callers' pcs are the return addresses on the stack. Unwinding to them needs registers the
+  // kernel does not show (rbp, for code with frame pointers), so every word of the stack top that
+  // points into known code is taken for one: a stale one costs a row nobody asks for, and a row is
+  // used in a stop only for a pc a reliable walk reaches there.
+  for (uint64_t at = sp; at < sp + kLearningScanBytes; at += sizeof(uint64_t)) {
+    std::optional<uint64_t> word = space_.memory().TryReadWord(RemotePtr(at));
+    if (!word) break;
+    if (*word > 1) learn(*word - 1);  // the call instruction's row, as the walk looks it up
+  }
 }
 
 std::optional<Stack> CfaRowWalker::TryWalk(pid_t tid, const user_regs_struct& regs) {
@@ -58,7 +87,7 @@ std::optional<Stack> CfaRowWalker::TryWalk(pid_t tid, const user_regs_struct& re
       if (seen.pc == current.pc && seen.sp == current.sp) return std::nullopt;
     stack.frames.push_back(current);
 
-    const CfaRow* row = RowFor(*location.module, lookup_pc);
+    const CfaRow* row = RowFor(*location.module, lookup_pc, Mode::kStopped);
     if (row == nullptr || !frame.known[row->cfa_register]) return std::nullopt;
     const RegisterRule& return_address = row->registers[kDwarfReturnAddress];
     // psABI §3.6.5: the outermost frame (glibc's _start, the clone3 child's start) marks its

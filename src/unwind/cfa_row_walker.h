@@ -36,15 +36,37 @@ class CfaRowWalker {
   // CfiAddressSpace::EnsureModulesKnown first, as for a libunwind walk.
   std::optional<Stack> TryWalk(pid_t tid, const user_regs_struct& regs);
 
-  // Rows are kept for one stop: call after every resume (the CFI of writable or executable
-  // segments may change while the target runs) and whenever code ranges are added or removed.
-  void ForgetRows() { rows_.clear(); }
+  // While the target runs: parses the rows a stop will need for a thread blocked in the kernel
+  // at `pc` with stack pointer `sp` (TryReadBlockedThreadSite), so that the stop finds them
+  // parsed. Only rows read from lasting memory are kept.
+  void LearnRowsWhileRunning(uint64_t pc, uint64_t sp);
+
+  // Rows read only from lasting memory (the read-only CFI pages StopMemoryCache keeps) hold as
+  // long as it does (StopMemoryCache::lasting_generation); the others for one stop. Call after
+  // every resume: the CFI of writable or executable segments may change while the target runs.
+  void ForgetRowsOfStop() { rows_of_stop_.clear(); }
+  // Every row: whenever code ranges are added or removed, which changes the module of a pc.
+  void ForgetRows() {
+    rows_of_stop_.clear();
+    lasting_rows_.clear();
+  }
+
+  // How many rows were parsed (FindCfaRow calls), for tests and the benchmark.
+  uint64_t rows_parsed() const { return rows_parsed_; }
 
  private:
-  const CfaRow* RowFor(const CodeModule& module, uint64_t lookup_pc);
+  enum class Mode { kStopped, kLearningWhileRunning };
+  // How much of a blocked thread's stack LearnRowsWhileRunning looks through for return addresses:
+  // the frames from a blocking system call out to the thread's start, in most programs.
+  static constexpr uint64_t kLearningScanBytes = 8192;
+
+  const CfaRow* RowFor(const CodeModule& module, uint64_t lookup_pc, Mode mode);
 
   CfiAddressSpace& space_;
-  std::unordered_map<uint64_t, std::optional<CfaRow>> rows_;  // by lookup pc
+  std::unordered_map<uint64_t, std::optional<CfaRow>> rows_of_stop_;  // by lookup pc
+  std::unordered_map<uint64_t, std::optional<CfaRow>> lasting_rows_;  // by lookup pc
+  uint64_t lasting_generation_ = 0;  // of the memory lasting_rows_ were read from
+  uint64_t rows_parsed_ = 0;
 };
 
 }  // namespace hotpatch::unwind

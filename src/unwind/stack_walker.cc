@@ -1,6 +1,7 @@
 #include "unwind/stack_walker.h"
 
 #include "base/error.h"
+#include "process/thread_status.h"
 #include "unwind/cfa_row_walker.h"
 #include "unwind/cfi_address_space.h"
 
@@ -218,12 +219,28 @@ void StackWalker::PrefetchStacks(std::span<const RemotePtr> stack_pointers) {
 void StackWalker::ForgetCachedMemory() {
   unwinder_->statistics.pages_read += unwinder_->space.memory().cached_pages();
   unwinder_->space.ForgetCachedMemory();
-  unwinder_->row_walker.ForgetRows();
+  unwinder_->row_walker.ForgetRowsOfStop();
   unwinder_->walk_time_since_forget = std::chrono::nanoseconds(0);
 }
 
 void StackWalker::LearnModulesWhileRunning() {
   unwinder_->space.LearnModules();
+  // Bounded: at hundreds of threads most share their call sites, and this is time the caller
+  // waits (not the target) before its stop.
+  constexpr auto kLearningBudget = std::chrono::milliseconds(2);
+  auto began = std::chrono::steady_clock::now();
+  pid_t pid = unwinder_->space.pid();
+  std::vector<pid_t> tids;
+  try {
+    tids = ListThreads(pid);
+  } catch (const Error&) {
+    // Gone: the stop will say so.
+  }
+  for (pid_t tid : tids) {
+    if (std::chrono::steady_clock::now() - began > kLearningBudget) break;
+    if (auto site = TryReadBlockedThreadSite(pid, tid))
+      unwinder_->row_walker.LearnRowsWhileRunning(site->pc, site->stack_pointer);
+  }
   ForgetCachedMemory();
 }
 
@@ -246,6 +263,7 @@ StackWalker::Statistics StackWalker::statistics() const {
   Statistics statistics = unwinder_->statistics;
   statistics.pages_read += unwinder_->space.memory().cached_pages();
   statistics.maps_reads = unwinder_->space.maps_reads();
+  statistics.cfa_rows_parsed = unwinder_->row_walker.rows_parsed();
   return statistics;
 }
 

@@ -89,6 +89,9 @@ class StackWalker {
   // while it runs, before the stop: inside the stop the walker then only confirms, one
   // PROCMAP_QUERY per mapping a frame is in, that the code it learned is still mapped there, and
   // reads /proc/PID/maps again only when it is not (or on a kernel without the query).
+  // It also parses the CFI rows of the threads blocked in the kernel (most threads of a VM
+  // process: device threads waiting, vCPUs in KVM_RUN), from the stack pointer and pc
+  // /proc/PID/task/TID/syscall shows: a stop then finds their rows parsed (CfaRowWalker).
   void LearnModulesWhileRunning();
 
   // Code without CFI that a thread may be in: patch code placed by an earlier bundle. Frames
@@ -108,7 +111,8 @@ class StackWalker {
     uint64_t walks_by_cfa_rows = 0;  // of `walks`, those the row walker answered
     uint64_t frames = 0;
     uint64_t pages_read = 0;
-    uint64_t maps_reads = 0;  // of /proc/PID/maps, whole
+    uint64_t maps_reads = 0;       // of /proc/PID/maps, whole
+    uint64_t cfa_rows_parsed = 0;  // by the row walker, while running and in stops
   };
   Statistics statistics() const;
   // Time spent in Walk() since the last ForgetCachedMemory(): the unwinding of the current stop

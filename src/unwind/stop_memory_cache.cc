@@ -61,6 +61,7 @@ void StopMemoryCache::KeepLasting(RemoteRange range) {
   region.bytes.resize(range.size());
   region.bytes.resize(memory_.TryRead(range.begin, region.bytes));
   if (!region.bytes.empty()) lasting_.push_back(std::move(region));
+  ++lasting_generation_;
 }
 
 bool StopMemoryCache::TryCopyLasting(uint64_t address, uint8_t* out, size_t size) const {
@@ -78,6 +79,7 @@ bool StopMemoryCache::TryReadBytes(RemotePtr address, void* out, size_t size) {
   auto* dst = static_cast<uint8_t*>(out);
   uint64_t at = address.value();
   if (TryCopyLasting(at, dst, size)) return true;
+  ++reads_outside_lasting_;
   while (size > 0) {
     uint64_t page_address = at & ~(kPageSize - 1);
     const Page& page = PageAt(page_address);

@@ -42,10 +42,19 @@ class StopMemoryCache {
   void Prefetch(std::vector<uint64_t> page_addresses);
   // Reads [range) now (what is readable of it, from its start) and keeps it across Clear().
   void KeepLasting(RemoteRange range);
-  void ForgetLasting() { lasting_.clear(); }
+  void ForgetLasting() {
+    lasting_.clear();
+    ++lasting_generation_;
+  }
 
   void Clear() { pages_.clear(); }
   size_t cached_pages() const { return pages_.size(); }
+
+  // What a result computed from this memory may be kept for. A computation during which
+  // reads_outside_lasting() did not change read lasting bytes only, and its result holds as long
+  // as lasting_generation() stays the same (the row walker keeps CFI rows across stops this way).
+  uint64_t reads_outside_lasting() const { return reads_outside_lasting_; }
+  uint64_t lasting_generation() const { return lasting_generation_; }
 
  private:
   struct Page {
@@ -62,6 +71,8 @@ class StopMemoryCache {
   const RemoteMemory& memory_;
   std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
   std::vector<LastingRegion> lasting_;
+  uint64_t reads_outside_lasting_ = 0;
+  uint64_t lasting_generation_ = 0;
 };
 
 }  // namespace hotpatch::unwind

@@ -97,6 +97,38 @@ TEST_CASE("the row walker agrees with libunwind several calls deep") {
   CheckAgreement("unwind_deep_calls", {}, 50);
 }
 
+// Most threads of a VM process sleep in the kernel. Their rows are parsed before the stop, from
+// the stack pointer and pc /proc/PID/task/TID/syscall shows, so the stop parses none — and the
+// stacks it then walks are still libunwind's.
+TEST_CASE("the rows of threads blocked in the kernel are parsed before the stop, none inside it") {
+  TargetProcess process(TargetPath("blocked_read"));  // main in sigwait, the reader in read
+  process.WaitForLine("ready");
+  ProcessAttachment attachment = ProcessAttachment::Seize(process.pid());
+  StackWalker walker(process.pid(), attachment.memory());
+  walker.LearnModulesWhileRunning();
+  uint64_t parsed_while_running = walker.statistics().cfa_rows_parsed;
+  CHECK(parsed_while_running >= 4);  // at least: read, the reader, start_thread, clone3
+
+  attachment.StopAll();
+  walker.ForgetCachedMemory();
+  REQUIRE(attachment.threads().size() == 2);
+  for (const StoppedThread& thread : attachment.threads()) {
+    std::optional<Stack> by_rows = walker.TryWalkByCfaRows(thread.tid, thread.regs);
+    Stack by_libunwind = walker.WalkWithLibunwind(thread.tid, thread.regs);
+    INFO("libunwind: " << Describe(by_libunwind));
+    REQUIRE(by_rows.has_value());
+    CHECK(SameFrames(*by_rows, by_libunwind));
+  }
+  CHECK(walker.statistics().cfa_rows_parsed == parsed_while_running);
+
+  // The counter counts: a walker that learned nothing while running parses them in the stop.
+  StackWalker unprepared(process.pid(), attachment.memory());
+  for (const StoppedThread& thread : attachment.threads())
+    REQUIRE(unprepared.TryWalkByCfaRows(thread.tid, thread.regs).has_value());
+  CHECK(unprepared.statistics().cfa_rows_parsed >= 4);
+  attachment.ResumeAll();
+}
+
 // A signal frame is libunwind's: the row walker declines the handler's thread, and Walk then
 // gives libunwind's stack through the sigreturn frame.
 TEST_CASE("the row walker leaves a thread inside a signal handler to libunwind") {

@@ -105,13 +105,23 @@ TEST_CASE("StopMemoryCache prefetches pages in one go and keeps lasting regions 
 
   // A lasting region survives Clear(): read once, while "the target runs".
   cache.Clear();
+  uint64_t generation = cache.lasting_generation();
   cache.KeepLasting({RemotePtr(at + 2 * page), RemotePtr(at + 4 * page)});
+  CHECK(cache.lasting_generation() != generation);
+  generation = cache.lasting_generation();
   area[2 * page] = 0x55;
   cache.Clear();
+  uint64_t outside = cache.reads_outside_lasting();
   REQUIRE(cache.TryReadBytes(RemotePtr(at + 2 * page), &byte, 1));
   CHECK(byte == 3);
   CHECK(cache.cached_pages() == 0);  // served from the lasting region, no page read
+  // What was computed from lasting bytes only can be kept as long as the generation holds.
+  CHECK(cache.reads_outside_lasting() == outside);
+  CHECK(cache.lasting_generation() == generation);
+  REQUIRE(cache.TryReadBytes(RemotePtr(at), &byte, 1));
+  CHECK(cache.reads_outside_lasting() == outside + 1);
   cache.ForgetLasting();
+  CHECK(cache.lasting_generation() != generation);
   REQUIRE(cache.TryReadBytes(RemotePtr(at + 2 * page), &byte, 1));
   CHECK(byte == 0x55);
   munmap(area, 4 * page);
