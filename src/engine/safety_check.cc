@@ -43,11 +43,10 @@ std::string SafetyVerdict::Describe() const {
 SafetyVerdict CheckThreads(const ProcessAttachment& process, StackWalker& walker,
                            const std::vector<GuardedCode>& guarded) {
   SafetyVerdict verdict;
-  std::vector<RemotePtr> stack_pointers;
-  for (const auto& thread : process.threads()) stack_pointers.push_back(RemotePtr(thread.regs.rsp));
-  walker.PrefetchStacks(stack_pointers);
-  for (const auto& thread : process.threads()) {
-    Stack stack = walker.Walk(thread.tid, thread.regs);
+  std::vector<Stack> stacks = walker.WalkAll(process.threads());
+  for (size_t i = 0; i < stacks.size(); ++i) {
+    const StoppedThread& thread = process.threads()[i];
+    const Stack& stack = stacks[i];
     const GuardedCode* hit = FindGuardedFrame(stack, guarded);
     if (!hit && stack.reliable) continue;
     // Named only when busy: the message needs the name, the common case does not.

@@ -11,11 +11,6 @@ namespace {
 constexpr uint32_t kTracerPriority = 2;  // above ScopedSchedulingBoost's 1
 constexpr uint64_t kResetOnFork = 0x01;  // SCHED_FLAG_RESET_ON_FORK (linux/sched.h)
 
-// glibc 2.36 has no wrapper.
-long SchedSetattr(pid_t tid, const SchedulingAttributes& attributes) {
-  return ::syscall(SYS_sched_setattr, tid, &attributes, 0);
-}
-
 }  // namespace
 
 ScopedTracerPriority::ScopedTracerPriority(bool enabled) {
@@ -31,13 +26,13 @@ ScopedTracerPriority::ScopedTracerPriority(bool enabled) {
   raised.priority = kTracerPriority;
   // A thread the caller starts meanwhile (a daemon's worker) must not inherit SCHED_FIFO.
   raised.flags = kResetOnFork;
-  if (SchedSetattr(self, raised) == 0) saved_ = saved;
+  if (TryWriteSchedulingAttributes(self, raised)) saved_ = saved;
 }
 
 ScopedTracerPriority::~ScopedTracerPriority() {
   // sched_getattr reported the flags in effect, so writing them back restores reset-on-fork as
   // it was (scheduling_boost.cc does the same for the target's threads).
-  if (saved_) SchedSetattr(gettid(), *saved_);
+  if (saved_) TryWriteSchedulingAttributes(gettid(), *saved_);
 }
 
 }  // namespace hotpatch

@@ -29,6 +29,10 @@ std::optional<SchedulingAttributes> TryReadSchedulingAttributes(pid_t tid) {
   return attributes;
 }
 
+bool TryWriteSchedulingAttributes(pid_t tid, const SchedulingAttributes& attributes) {
+  return SchedSetattr(tid, attributes) == 0;
+}
+
 std::optional<ScopedSchedulingBoost> ScopedSchedulingBoost::TryBoost(pid_t tid) {
   std::optional<SchedulingAttributes> saved = TryReadSchedulingAttributes(tid);
   if (!saved) return std::nullopt;
@@ -44,7 +48,7 @@ std::optional<ScopedSchedulingBoost> ScopedSchedulingBoost::TryBoost(pid_t tid) 
   // A thread it creates while boosted must not inherit SCHED_FIFO for good (sched_fork resets the
   // child to SCHED_NORMAL); the restore below puts the thread's own flag back as it was.
   boosted.flags = kResetOnFork;
-  if (SchedSetattr(tid, boosted) != 0) return std::nullopt;
+  if (!TryWriteSchedulingAttributes(tid, boosted)) return std::nullopt;
   return ScopedSchedulingBoost(tid, *saved);
 }
 
@@ -52,7 +56,7 @@ ScopedSchedulingBoost::ScopedSchedulingBoost(ScopedSchedulingBoost&& other) noex
     : tid_(std::exchange(other.tid_, 0)), saved_(other.saved_) {}
 
 ScopedSchedulingBoost::~ScopedSchedulingBoost() {
-  if (tid_ != 0) SchedSetattr(tid_, saved_);
+  if (tid_ != 0) TryWriteSchedulingAttributes(tid_, saved_);
 }
 
 }  // namespace hotpatch

@@ -31,6 +31,8 @@ static_assert(sizeof(SchedulingAttributes) == 56, "SCHED_ATTR_SIZE_VER1");
 
 // sched_getattr(2) of a thread; nullopt if it is gone.
 std::optional<SchedulingAttributes> TryReadSchedulingAttributes(pid_t tid);
+// sched_setattr(2) of a thread (0: the caller); false if it is gone or we may not.
+bool TryWriteSchedulingAttributes(pid_t tid, const SchedulingAttributes& attributes);
 
 class ScopedSchedulingBoost {
  public:

@@ -1,6 +1,13 @@
 #include "unwind/stack_walker.h"
 
+#include <sched.h>
+
+#include <atomic>
+
 #include "base/error.h"
+#include "base/job_thread.h"
+#include "process/process_attachment.h"
+#include "process/scheduling_boost.h"
 #include "process/thread_status.h"
 #include "unwind/cfa_row_walker.h"
 #include "unwind/cfi_address_space.h"
@@ -11,13 +18,101 @@ using unwind::CfiAddressSpace;
 using unwind::CodeLocation;
 using unwind::WalkContext;
 
+namespace {
+
+// Threads a core claims at a time in WalkAll: their stack tops come in with one process_vm_readv.
+constexpr size_t kWalksPerClaim = 8;
+
+bool SecondCpuAvailable() {
+  cpu_set_t cpus;
+  return ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+}
+
+Stack WalkWithLibunwindIn(CfiAddressSpace& space, pid_t tid, const user_regs_struct& regs);
+
+}  // namespace
+
+// One unwinder: the target's modules and CFI, memory caches, the row walker. Used by one thread at
+// a time.
 class StackWalker::Unwinder {
  public:
   Unwinder(pid_t pid, const RemoteMemory& memory) : space(pid, memory), row_walker(space) {}
+
+  Stack Walk(pid_t tid, const user_regs_struct& regs) {
+    space.EnsureModulesKnown();
+    std::optional<Stack> by_rows = row_walker.TryWalk(tid, regs);
+    if (by_rows) statistics.walks_by_cfa_rows++;
+    Stack stack = by_rows ? std::move(*by_rows) : WalkWithLibunwindIn(space, tid, regs);
+    statistics.walks++;
+    statistics.frames += stack.frames.size();
+    return stack;
+  }
+
+  // The stack tops of these stopped threads, in as few system calls as their readability allows:
+  // most walks then need no other read of the stack.
+  void PrefetchStacks(std::span<const StoppedThread> threads) {
+    std::vector<uint64_t> pages;
+    for (const StoppedThread& thread : threads)
+      pages.push_back(thread.regs.rsp & ~(unwind::StopMemoryCache::kPageSize - 1));
+    space.memory().Prefetch(std::move(pages));
+  }
+
+  // While the target runs: its modules, and the rows of its blocked threads (CfaRowWalker).
+  void Learn(const std::vector<pid_t>& tids) {
+    space.LearnModules();
+    // Bounded: at hundreds of threads most share their call sites, and this is time the caller
+    // waits (not the target) before its stop.
+    constexpr auto kLearningBudget = std::chrono::milliseconds(2);
+    auto began = std::chrono::steady_clock::now();
+    for (pid_t tid : tids) {
+      if (std::chrono::steady_clock::now() - began > kLearningBudget) break;
+      if (auto site = TryReadBlockedThreadSite(space.pid(), tid))
+        row_walker.LearnRowsWhileRunning(site->pc, site->stack_pointer);
+    }
+    ForgetCachedMemory();
+  }
+
+  void ForgetCachedMemory() {
+    statistics.pages_read += space.memory().cached_pages();
+    space.ForgetCachedMemory();
+    row_walker.ForgetRowsOfStop();
+  }
+
   CfiAddressSpace space;
   unwind::CfaRowWalker row_walker;
   Statistics statistics;
   std::chrono::nanoseconds walk_time_since_forget{0};
+};
+
+// WalkAll's second core: a second unwinder, and the thread that walks with it.
+struct StackWalker::SecondCore {
+  SecondCore(pid_t pid, const RemoteMemory& memory) : unwinder(pid, memory) {}
+
+  // The thread runs as the caller does: at SCHED_FIFO inside an engine's stop window (a thread of
+  // another process must not delay the walks of a stopped target), as a normal thread while
+  // learning with the target running (it must not take a core from the target for that). Set
+  // before the job is handed over: a real-time thread woken on a CPU held by the caller, itself
+  // real-time, is pushed to a free CPU at once (the RT scheduler's push); a normal one waits
+  // there until the caller sleeps — after the walks, since the caller walks meanwhile.
+  void RunAsCaller() {
+    std::optional<SchedulingAttributes> caller = TryReadSchedulingAttributes(0);
+    if (!caller || (current && current->policy == caller->policy &&
+                    current->priority == caller->priority && current->nice == caller->nice))
+      return;
+    caller->size = sizeof *caller;
+    if (TryWriteSchedulingAttributes(thread.tid(), *caller)) current = caller;
+  }
+
+  // WalkAll's job, from the second core's side: it walks only if it starts before the caller
+  // has finished (kNotStarted -> kWalking); the caller closes it otherwise (-> kClosed).
+  static constexpr int kNotStarted = 0;
+  static constexpr int kWalking = 1;
+  static constexpr int kClosed = 2;
+  std::atomic<int> job_state{kNotStarted};
+
+  Unwinder unwinder;
+  std::optional<SchedulingAttributes> current;  // of `thread`, as last set
+  JobThread thread;  // last: its destructor joins before the unwinder goes
 };
 
 namespace {
@@ -178,6 +273,10 @@ class Walk {
   Stack stack_;
 };
 
+Stack WalkWithLibunwindIn(CfiAddressSpace& space, pid_t tid, const user_regs_struct& regs) {
+  return Walk(space, tid, regs).Run();
+}
+
 }  // namespace
 
 StackWalker::StackWalker(pid_t pid, const RemoteMemory& memory)
@@ -187,19 +286,74 @@ StackWalker::~StackWalker() = default;
 
 Stack StackWalker::Walk(pid_t tid, const user_regs_struct& regs) {
   auto began = std::chrono::steady_clock::now();
-  unwinder_->space.EnsureModulesKnown();
-  std::optional<Stack> by_rows = unwinder_->row_walker.TryWalk(tid, regs);
-  if (by_rows) unwinder_->statistics.walks_by_cfa_rows++;
-  Stack stack = by_rows ? std::move(*by_rows) : ::hotpatch::Walk(unwinder_->space, tid, regs).Run();
+  Stack stack = unwinder_->Walk(tid, regs);
   unwinder_->walk_time_since_forget += std::chrono::steady_clock::now() - began;
-  unwinder_->statistics.walks++;
-  unwinder_->statistics.frames += stack.frames.size();
   return stack;
+}
+
+std::vector<Stack> StackWalker::WalkAll(std::span<const StoppedThread> threads) {
+  auto began = std::chrono::steady_clock::now();
+  std::vector<Stack> stacks(threads.size());
+  if (!second_core_ || threads.size() < kThreadsWorthASecondCore) {
+    unwinder_->PrefetchStacks(threads);
+    for (size_t i = 0; i < threads.size(); ++i)
+      stacks[i] = unwinder_->Walk(threads[i].tid, threads[i].regs);
+  } else {
+    std::atomic<size_t> next_claim{0};
+    auto walk_claims = [&](Unwinder& unwinder) {
+      for (;;) {
+        size_t first = next_claim.fetch_add(kWalksPerClaim);
+        if (first >= threads.size()) return;
+        auto claim = threads.subspan(first, std::min(kWalksPerClaim, threads.size() - first));
+        unwinder.PrefetchStacks(claim);
+        for (size_t i = 0; i < claim.size(); ++i)
+          stacks[first + i] = unwinder.Walk(claim[i].tid, claim[i].regs);
+      }
+    };
+    SecondCore& second = *second_core_;
+    second.RunAsCaller();
+    second.thread.Wait();  // a job closed before it started may still be on its way out
+    uint64_t walks_before = second.unwinder.statistics.walks;
+    second.job_state = SecondCore::kNotStarted;
+    second.thread.Start([&, core = &second] {
+      int not_started = SecondCore::kNotStarted;
+      // Too late: the caller walked everything and returned; touch none of its locals.
+      if (!core->job_state.compare_exchange_strong(not_started, SecondCore::kWalking)) return;
+      walk_claims(core->unwinder);
+    });
+    // Whether the other core started: if not, it never will for this call (nothing is waited
+    // for: a second core that wakes up late must not delay the stop), else its claim is awaited.
+    auto close_second_core = [&] {
+      int not_started = SecondCore::kNotStarted;
+      return !second.job_state.compare_exchange_strong(not_started, SecondCore::kClosed);
+    };
+    try {
+      walk_claims(*unwinder_);
+    } catch (...) {
+      next_claim = threads.size();  // the other core stops after its claim
+      if (close_second_core()) {
+        try {
+          second.thread.Wait();
+        } catch (...) {
+          // The first failure is the one reported.
+        }
+      }
+      throw;
+    }
+    if (close_second_core()) {
+      // At most one claim (kWalksPerClaim walks) is left on the other core.
+      second.thread.Wait(std::chrono::microseconds(200));
+      second.unwinder.statistics.walks_on_second_core +=
+          second.unwinder.statistics.walks - walks_before;
+    }
+  }
+  unwinder_->walk_time_since_forget += std::chrono::steady_clock::now() - began;
+  return stacks;
 }
 
 Stack StackWalker::WalkWithLibunwind(pid_t tid, const user_regs_struct& regs) {
   unwinder_->space.EnsureModulesKnown();
-  return ::hotpatch::Walk(unwinder_->space, tid, regs).Run();
+  return WalkWithLibunwindIn(unwinder_->space, tid, regs);
 }
 
 std::optional<Stack> StackWalker::TryWalkByCfaRows(pid_t tid, const user_regs_struct& regs) {
@@ -207,64 +361,94 @@ std::optional<Stack> StackWalker::TryWalkByCfaRows(pid_t tid, const user_regs_st
   return unwinder_->row_walker.TryWalk(tid, regs);
 }
 
-void StackWalker::PrefetchStacks(std::span<const RemotePtr> stack_pointers) {
-  auto began = std::chrono::steady_clock::now();
-  std::vector<uint64_t> pages;
-  for (RemotePtr sp : stack_pointers)
-    pages.push_back(sp.value() & ~(unwind::StopMemoryCache::kPageSize - 1));
-  unwinder_->space.memory().Prefetch(std::move(pages));
-  unwinder_->walk_time_since_forget += std::chrono::steady_clock::now() - began;
-}
-
 void StackWalker::ForgetCachedMemory() {
-  unwinder_->statistics.pages_read += unwinder_->space.memory().cached_pages();
-  unwinder_->space.ForgetCachedMemory();
-  unwinder_->row_walker.ForgetRowsOfStop();
+  unwinder_->ForgetCachedMemory();
+  if (second_core_) second_core_->unwinder.ForgetCachedMemory();
   unwinder_->walk_time_since_forget = std::chrono::nanoseconds(0);
 }
 
+void StackWalker::StartSecondCore() {
+  second_core_ =
+      std::make_unique<SecondCore>(unwinder_->space.pid(), unwinder_->space.memory().remote());
+  Unwinder& second = second_core_->unwinder;
+  for (const CfiFreeRange& added : cfi_free_ranges_)
+    second.space.AddCfiFreeRange(added.range, added.rule);
+  for (const EhFrameHdrRange& added : eh_frame_hdr_ranges_)
+    second.space.AddEhFrameHdrRange(added.range, added.eh_frame_hdr);
+}
+
 void StackWalker::LearnModulesWhileRunning() {
-  unwinder_->space.LearnModules();
-  // Bounded: at hundreds of threads most share their call sites, and this is time the caller
-  // waits (not the target) before its stop.
-  constexpr auto kLearningBudget = std::chrono::milliseconds(2);
-  auto began = std::chrono::steady_clock::now();
-  pid_t pid = unwinder_->space.pid();
   std::vector<pid_t> tids;
   try {
-    tids = ListThreads(pid);
+    tids = ListThreads(unwinder_->space.pid());
   } catch (const Error&) {
-    // Gone: the stop will say so.
+    // Gone: learning the modules says so.
   }
-  for (pid_t tid : tids) {
-    if (std::chrono::steady_clock::now() - began > kLearningBudget) break;
-    if (auto site = TryReadBlockedThreadSite(pid, tid))
-      unwinder_->row_walker.LearnRowsWhileRunning(site->pc, site->stack_pointer);
+  if (!second_core_ && tids.size() >= kThreadsWorthASecondCore && SecondCpuAvailable())
+    StartSecondCore();
+  if (!second_core_) {
+    unwinder_->Learn(tids);
+    return;
   }
-  ForgetCachedMemory();
+  // Both at once: the second unwinder reads the same CFI into its own caches.
+  SecondCore& second = *second_core_;
+  second.RunAsCaller();
+  second.thread.Start([&] { second.unwinder.Learn(tids); });
+  try {
+    unwinder_->Learn(tids);
+  } catch (...) {
+    try {
+      second.thread.Wait();
+    } catch (...) {
+      // The first failure is the one reported.
+    }
+    throw;
+  }
+  second.thread.Wait();
 }
 
 void StackWalker::AddCodeRangeWithoutCfi(RemoteRange range, CfiFreeRule rule) {
-  unwinder_->space.AddCfiFreeRange(range, rule);
-  unwinder_->row_walker.ForgetRows();
+  cfi_free_ranges_.push_back({range, rule});
+  for (Unwinder* unwinder : {unwinder_.get(), second_core_ ? &second_core_->unwinder : nullptr}) {
+    if (!unwinder) continue;
+    unwinder->space.AddCfiFreeRange(range, rule);
+    unwinder->row_walker.ForgetRows();
+  }
 }
 
 void StackWalker::AddCodeRangeWithEhFrameHdr(RemoteRange range, RemotePtr eh_frame_hdr) {
-  unwinder_->space.AddEhFrameHdrRange(range, eh_frame_hdr);
-  unwinder_->row_walker.ForgetRows();
+  eh_frame_hdr_ranges_.push_back({range, eh_frame_hdr});
+  for (Unwinder* unwinder : {unwinder_.get(), second_core_ ? &second_core_->unwinder : nullptr}) {
+    if (!unwinder) continue;
+    unwinder->space.AddEhFrameHdrRange(range, eh_frame_hdr);
+    unwinder->row_walker.ForgetRows();
+  }
 }
 
 void StackWalker::RemoveCodeRange(RemoteRange range) {
-  unwinder_->space.RemoveRange(range);
-  unwinder_->row_walker.ForgetRows();
+  std::erase_if(cfi_free_ranges_, [&](const CfiFreeRange& r) { return r.range == range; });
+  std::erase_if(eh_frame_hdr_ranges_, [&](const EhFrameHdrRange& r) { return r.range == range; });
+  for (Unwinder* unwinder : {unwinder_.get(), second_core_ ? &second_core_->unwinder : nullptr}) {
+    if (!unwinder) continue;
+    unwinder->space.RemoveRange(range);
+    unwinder->row_walker.ForgetRows();
+  }
 }
 
 StackWalker::Statistics StackWalker::statistics() const {
-  Statistics statistics = unwinder_->statistics;
-  statistics.pages_read += unwinder_->space.memory().cached_pages();
-  statistics.maps_reads = unwinder_->space.maps_reads();
-  statistics.cfa_rows_parsed = unwinder_->row_walker.rows_parsed();
-  return statistics;
+  Statistics total;
+  for (Unwinder* unwinder : {unwinder_.get(), second_core_ ? &second_core_->unwinder : nullptr}) {
+    if (!unwinder) continue;
+    const Statistics& own = unwinder->statistics;
+    total.walks += own.walks;
+    total.walks_by_cfa_rows += own.walks_by_cfa_rows;
+    total.frames += own.frames;
+    total.pages_read += own.pages_read + unwinder->space.memory().cached_pages();
+    total.maps_reads += unwinder->space.maps_reads();
+    total.cfa_rows_parsed += unwinder->row_walker.rows_parsed();
+    total.walks_on_second_core += own.walks_on_second_core;
+  }
+  return total;
 }
 
 std::chrono::nanoseconds StackWalker::walk_time_since_forget() const {

@@ -35,6 +35,8 @@
 
 namespace hotpatch {
 
+struct StoppedThread;  // process/process_attachment.h
+
 struct Frame {
   RemotePtr pc;
   RemotePtr sp;
@@ -78,9 +80,14 @@ class StackWalker {
   Stack WalkWithLibunwind(pid_t tid, const user_regs_struct& regs);
   std::optional<Stack> TryWalkByCfaRows(pid_t tid, const user_regs_struct& regs);
 
-  // Reads the stack top (the page at the stack pointer) of each of these stopped threads in one
-  // system call, before walking them: most walks then need no other read of the stack.
-  void PrefetchStacks(std::span<const RemotePtr> stack_pointers);
+  // Walks every one of these stopped threads (Walk), stacks in the same order. The stack tops
+  // come in first, in one system call for many threads. With many threads
+  // (kThreadsWorthASecondCore) and a second CPU, both cores walk: a thread of the walker's own
+  // takes claims of threads too, with a second unwinder (its own caches), while the target is
+  // stopped and would otherwise leave that core idle (issue 6). Whichever core is free claims the
+  // next threads, so a second core that is slow to wake up delays nothing.
+  std::vector<Stack> WalkAll(std::span<const StoppedThread> threads);
+  static constexpr size_t kThreadsWorthASecondCore = 32;
 
   // Call after every resume of the target: its stacks changed and modules may have been loaded or
   // unloaded. The CFI cache is kept as long as the same modules are mapped at the same addresses.
@@ -111,17 +118,35 @@ class StackWalker {
     uint64_t walks_by_cfa_rows = 0;  // of `walks`, those the row walker answered
     uint64_t frames = 0;
     uint64_t pages_read = 0;
-    uint64_t maps_reads = 0;       // of /proc/PID/maps, whole
-    uint64_t cfa_rows_parsed = 0;  // by the row walker, while running and in stops
+    uint64_t maps_reads = 0;            // of /proc/PID/maps, whole
+    uint64_t cfa_rows_parsed = 0;       // by the row walker, while running and in stops
+    uint64_t walks_on_second_core = 0;  // of `walks`, by WalkAll's second core
   };
   Statistics statistics() const;
-  // Time spent in Walk() since the last ForgetCachedMemory(): the unwinding of the current stop
-  // (the engine's pause breakdown, issue 6).
+  // Time spent in Walk() and WalkAll() since the last ForgetCachedMemory(): the unwinding of the
+  // current stop (the engine's pause breakdown, issue 6).
   std::chrono::nanoseconds walk_time_since_forget() const;
 
  private:
   class Unwinder;
+  struct SecondCore;
+  struct CfiFreeRange {
+    RemoteRange range;
+    CfiFreeRule rule;
+  };
+  struct EhFrameHdrRange {
+    RemoteRange range;
+    RemotePtr eh_frame_hdr;
+  };
+
+  void StartSecondCore();
+
   std::unique_ptr<Unwinder> unwinder_;
+  std::unique_ptr<SecondCore> second_core_;  // from the first LearnModulesWhileRunning of a
+                                             // process with many threads, on a machine with two
+  // The code ranges added, for a second unwinder that starts after they were.
+  std::vector<CfiFreeRange> cfi_free_ranges_;
+  std::vector<EhFrameHdrRange> eh_frame_hdr_ranges_;
 };
 
 }  // namespace hotpatch

@@ -48,6 +48,7 @@ class StopMemoryCache {
   }
 
   void Clear() { pages_.clear(); }
+  const RemoteMemory& remote() const { return memory_; }
   size_t cached_pages() const { return pages_.size(); }
 
   // What a result computed from this memory may be kept for. A computation during which

@@ -129,6 +129,48 @@ TEST_CASE("the rows of threads blocked in the kernel are parsed before the stop,
   attachment.ResumeAll();
 }
 
+// With many threads, WalkAll splits the walks of a stop over two cores, each with its own
+// unwinder. The stacks must be those one walker gives, in the threads' order, and the second core
+// must actually walk some (or the split would be dead code).
+TEST_CASE("WalkAll on two cores gives every thread the stack one walker gives") {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+    WARN("one CPU: WalkAll walks on one core, nothing to compare");  // Catch2 2.13 has no SKIP
+    return;
+  }
+  TargetProcess target(TargetPath("bench_threads"), {"47", "idle"});  // 48 with main
+  target.WaitForLine("ready");
+  ProcessAttachment process = ProcessAttachment::Seize(target.pid());
+  StackWalker on_two_cores(target.pid(), process.memory());
+  StackWalker on_one_core(target.pid(), process.memory());
+  on_two_cores.LearnModulesWhileRunning();
+  uint64_t walked = 0;
+  for (int stop = 0; stop < 20; ++stop) {
+    process.StopAll();
+    on_two_cores.ForgetCachedMemory();
+    on_one_core.ForgetCachedMemory();
+    REQUIRE(process.threads().size() >= StackWalker::kThreadsWorthASecondCore);
+    std::vector<Stack> stacks = on_two_cores.WalkAll(process.threads());
+    REQUIRE(stacks.size() == process.threads().size());
+    walked += stacks.size();
+    for (size_t i = 0; i < stacks.size(); ++i) {
+      const StoppedThread& thread = process.threads()[i];
+      Stack alone = on_one_core.Walk(thread.tid, thread.regs);
+      INFO("stop " << stop << " thread " << thread.tid << "\ntwo cores: " << Describe(stacks[i])
+                   << "\none core: " << Describe(alone));
+      CHECK(stacks[i].tid == thread.tid);
+      CHECK(stacks[i].reliable == alone.reliable);
+      CHECK(SameFrames(stacks[i], alone));
+    }
+    process.ResumeAll();
+    usleep(300 + stop % 7 * 113);
+  }
+  StackWalker::Statistics statistics = on_two_cores.statistics();
+  INFO(statistics.walks_on_second_core << " of " << statistics.walks << " walks on the second core");
+  CHECK(statistics.walks == walked);
+  CHECK(statistics.walks_on_second_core > 0);
+  CHECK(statistics.walks_on_second_core < statistics.walks);
+}
+
 // A signal frame is libunwind's: the row walker declines the handler's thread, and Walk then
 // gives libunwind's stack through the sigreturn frame.
 TEST_CASE("the row walker leaves a thread inside a signal handler to libunwind") {
