@@ -82,7 +82,6 @@ class CfiAddressSpace {
   // For the accessors.
   int FindProcInfo(uint64_t ip, unw_proc_info_t* info, int need_unwind_info, WalkContext* context);
 
- private:
   struct CfiFreeRange {
     RemoteRange range;
     CfiFreeRule rule;
@@ -91,7 +90,11 @@ class CfiAddressSpace {
     RemoteRange range;
     RemotePtr eh_frame_hdr;
   };
+  // The ranges added above and not removed (for a second address space of the same target).
+  const std::vector<CfiFreeRange>& cfi_free_ranges() const { return cfi_free_ranges_; }
+  const std::vector<EhFrameHdrRange>& eh_frame_hdr_ranges() const { return eh_frame_hdr_ranges_; }
 
+ private:
   void ScanMappings(const std::vector<Mapping>& mappings);
   void KeepCfiRegionsLasting();
   bool ConfirmStillMapped(uint64_t pc);

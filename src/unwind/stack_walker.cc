@@ -367,13 +367,18 @@ void StackWalker::ForgetCachedMemory() {
   unwinder_->walk_time_since_forget = std::chrono::nanoseconds(0);
 }
 
+std::vector<StackWalker::Unwinder*> StackWalker::Unwinders() const {
+  if (!second_core_) return {unwinder_.get()};
+  return {unwinder_.get(), &second_core_->unwinder};
+}
+
 void StackWalker::StartSecondCore() {
   second_core_ =
       std::make_unique<SecondCore>(unwinder_->space.pid(), unwinder_->space.memory().remote());
   Unwinder& second = second_core_->unwinder;
-  for (const CfiFreeRange& added : cfi_free_ranges_)
+  for (const auto& added : unwinder_->space.cfi_free_ranges())
     second.space.AddCfiFreeRange(added.range, added.rule);
-  for (const EhFrameHdrRange& added : eh_frame_hdr_ranges_)
+  for (const auto& added : unwinder_->space.eh_frame_hdr_ranges())
     second.space.AddEhFrameHdrRange(added.range, added.eh_frame_hdr);
 }
 
@@ -408,28 +413,21 @@ void StackWalker::LearnModulesWhileRunning() {
 }
 
 void StackWalker::AddCodeRangeWithoutCfi(RemoteRange range, CfiFreeRule rule) {
-  cfi_free_ranges_.push_back({range, rule});
-  for (Unwinder* unwinder : {unwinder_.get(), second_core_ ? &second_core_->unwinder : nullptr}) {
-    if (!unwinder) continue;
+  for (Unwinder* unwinder : Unwinders()) {
     unwinder->space.AddCfiFreeRange(range, rule);
     unwinder->row_walker.ForgetRows();
   }
 }
 
 void StackWalker::AddCodeRangeWithEhFrameHdr(RemoteRange range, RemotePtr eh_frame_hdr) {
-  eh_frame_hdr_ranges_.push_back({range, eh_frame_hdr});
-  for (Unwinder* unwinder : {unwinder_.get(), second_core_ ? &second_core_->unwinder : nullptr}) {
-    if (!unwinder) continue;
+  for (Unwinder* unwinder : Unwinders()) {
     unwinder->space.AddEhFrameHdrRange(range, eh_frame_hdr);
     unwinder->row_walker.ForgetRows();
   }
 }
 
 void StackWalker::RemoveCodeRange(RemoteRange range) {
-  std::erase_if(cfi_free_ranges_, [&](const CfiFreeRange& r) { return r.range == range; });
-  std::erase_if(eh_frame_hdr_ranges_, [&](const EhFrameHdrRange& r) { return r.range == range; });
-  for (Unwinder* unwinder : {unwinder_.get(), second_core_ ? &second_core_->unwinder : nullptr}) {
-    if (!unwinder) continue;
+  for (Unwinder* unwinder : Unwinders()) {
     unwinder->space.RemoveRange(range);
     unwinder->row_walker.ForgetRows();
   }
@@ -437,8 +435,7 @@ void StackWalker::RemoveCodeRange(RemoteRange range) {
 
 StackWalker::Statistics StackWalker::statistics() const {
   Statistics total;
-  for (Unwinder* unwinder : {unwinder_.get(), second_core_ ? &second_core_->unwinder : nullptr}) {
-    if (!unwinder) continue;
+  for (Unwinder* unwinder : Unwinders()) {
     const Statistics& own = unwinder->statistics;
     total.walks += own.walks;
     total.walks_by_cfa_rows += own.walks_by_cfa_rows;

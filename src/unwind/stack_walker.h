@@ -130,23 +130,14 @@ class StackWalker {
  private:
   class Unwinder;
   struct SecondCore;
-  struct CfiFreeRange {
-    RemoteRange range;
-    CfiFreeRule rule;
-  };
-  struct EhFrameHdrRange {
-    RemoteRange range;
-    RemotePtr eh_frame_hdr;
-  };
 
   void StartSecondCore();
+  std::vector<Unwinder*> Unwinders() const;  // the first, and the second core's if any
 
   std::unique_ptr<Unwinder> unwinder_;
-  std::unique_ptr<SecondCore> second_core_;  // from the first LearnModulesWhileRunning of a
-                                             // process with many threads, on a machine with two
-  // The code ranges added, for a second unwinder that starts after they were.
-  std::vector<CfiFreeRange> cfi_free_ranges_;
-  std::vector<EhFrameHdrRange> eh_frame_hdr_ranges_;
+  // From the first LearnModulesWhileRunning of a process with many threads, on a machine with two
+  // CPUs; it learns the code ranges added before it from the first unwinder.
+  std::unique_ptr<SecondCore> second_core_;
 };
 
 }  // namespace hotpatch

@@ -10,23 +10,13 @@
 #include "base/error.h"
 #include "engine/flip.h"
 #include "process/remote_memory.h"
+#include "support/own_pages.h"
 
 using namespace hotpatch;
 
-namespace {
-
-uint8_t* MapPages(size_t count) {
-  void* area = mmap(nullptr, count * sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  REQUIRE(area != MAP_FAILED);
-  return static_cast<uint8_t*>(area);
-}
-
-}  // namespace
-
 TEST_CASE("FlipWrites checks every write once, the last one to each byte") {
   RemoteMemory memory(getpid());
-  uint8_t* area = MapPages(1);
+  uint8_t* area = hotpatch::test::MapOwnPages(1);
   RemotePtr at(reinterpret_cast<uint64_t>(area));
   const uint8_t gate[] = {0xe9, 1, 2, 3, 4};
   const uint8_t replacement[] = {0xe9, 5, 6, 7, 8};
@@ -42,7 +32,7 @@ TEST_CASE("FlipWrites checks every write once, the last one to each byte") {
 
 TEST_CASE("FlipWrites names the bytes that did not stay as written") {
   RemoteMemory memory(getpid());
-  uint8_t* area = MapPages(1);
+  uint8_t* area = hotpatch::test::MapOwnPages(1);
   RemotePtr at(reinterpret_cast<uint64_t>(area));
   const uint8_t entry[] = {0xe9, 1, 2, 3, 4};
   FlipWrites writes(memory);
@@ -67,7 +57,7 @@ TEST_CASE("FlipWrites names the bytes that did not stay as written") {
 TEST_CASE("FlipWrites reads back pages the target itself may not read") {
   RemoteMemory memory(getpid());
   size_t page = sysconf(_SC_PAGESIZE);
-  uint8_t* area = MapPages(2);
+  uint8_t* area = hotpatch::test::MapOwnPages(2);
   RemotePtr at(reinterpret_cast<uint64_t>(area));
   REQUIRE(mprotect(area + page, page, PROT_NONE) == 0);
   const uint8_t first[] = {0x90, 0x90};

@@ -1,34 +1,23 @@
-#include <catch2/catch.hpp>
+#include "process/remote_memory.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
 
 #include "base/error.h"
-#include "process/remote_memory.h"
+#include "support/own_pages.h"
 
 using hotpatch::RemoteMemory;
 using hotpatch::RemotePtr;
-
-namespace {
-
-// `count` fresh read-write pages of this process.
-uint8_t* MapPages(size_t count) {
-  void* area = mmap(nullptr, count * sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  REQUIRE(area != MAP_FAILED);
-  return static_cast<uint8_t*>(area);
-}
-
-}  // namespace
 
 // The engine reads and writes other processes; reading our own is the same kernel path and keeps
 // this test free of process setup.
 TEST_CASE("RemoteMemory reads and writes in bulk, also through read-only pages") {
   RemoteMemory memory(getpid());
   size_t page = sysconf(_SC_PAGESIZE);
-  uint8_t* area = MapPages(2);
+  uint8_t* area = hotpatch::test::MapOwnPages(2);
   std::memset(area, 0xab, 2 * page);
   RemotePtr at(reinterpret_cast<uint64_t>(area));
 
@@ -65,7 +54,7 @@ TEST_CASE("RemoteMemory errors name the pid and address") {
 TEST_CASE("TryReadScattered reads many regions in one call, up to the first unreadable one") {
   RemoteMemory memory(getpid());
   size_t page = sysconf(_SC_PAGESIZE);
-  uint8_t* area = MapPages(4);
+  uint8_t* area = hotpatch::test::MapOwnPages(4);
   for (size_t i = 0; i < 4; ++i) std::memset(area + i * page, 0x10 + i, page);
   RemotePtr at(reinterpret_cast<uint64_t>(area));
   auto region = [&](size_t index, size_t offset, size_t size) {

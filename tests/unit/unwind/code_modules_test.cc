@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "process/remote_memory.h"
+#include "support/own_pages.h"
 #include "unwind/stop_memory_cache.h"
 
 using namespace hotpatch;
@@ -15,14 +16,6 @@ using namespace hotpatch::unwind;
 namespace {
 
 void CodeHere() {}
-
-// `count` fresh read-write pages of this process: what the cache reads "remotely".
-uint8_t* MapPages(size_t count) {
-  void* area = mmap(nullptr, count * StopMemoryCache::kPageSize, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  REQUIRE(area != MAP_FAILED);
-  return static_cast<uint8_t*>(area);
-}
 
 }  // namespace
 
@@ -56,7 +49,7 @@ TEST_CASE("StopMemoryCache reads words across pages and reports unmapped ones") 
   RemoteMemory memory(getpid());
   StopMemoryCache cache(memory);
   size_t page = StopMemoryCache::kPageSize;
-  uint8_t* area = MapPages(2);
+  uint8_t* area = hotpatch::test::MapOwnPages(2);
   for (size_t i = 0; i < 2 * page; ++i) area[i] = static_cast<uint8_t>(i);
   RemotePtr at(reinterpret_cast<uint64_t>(area));
 
@@ -85,7 +78,7 @@ TEST_CASE("StopMemoryCache prefetches pages in one go and keeps lasting regions 
   RemoteMemory memory(getpid());
   StopMemoryCache cache(memory);
   size_t page = StopMemoryCache::kPageSize;
-  uint8_t* area = MapPages(4);
+  uint8_t* area = hotpatch::test::MapOwnPages(4);
   for (size_t i = 0; i < 4 * page; ++i) area[i] = static_cast<uint8_t>(i / page + 1);
   uint64_t at = reinterpret_cast<uint64_t>(area);
   REQUIRE(mprotect(area + page, page, PROT_NONE) == 0);
