@@ -9,11 +9,15 @@ using namespace hotpatch;
 using namespace hotpatch::test;
 
 TEST_CASE("a thread parked inside the function: busy with a useful error, then success") {
+  // 40 workers: the stops' walks run on both cores (StackWalker::WalkAll from 32 threads), and the
+  // parker is found whichever core walks it.
+  std::string workers = GENERATE("2", "40");
+  INFO(workers << " workers");
   std::string path = TargetPath("engine_loop");
   // Built before the target starts: the parker's window opens at "ready", and compiling the patch
   // under ASan on a loaded machine took longer than the window once (docs/hardening.md).
   auto bundle = BuildPatchBundle("parked", path, "parked");
-  TargetProcess target(path, {"2", "4000"});  // parker sits in parked() for 4 s
+  TargetProcess target(path, {workers, "4000"});  // parker sits in parked() for 4 s
   target.WaitForLine("ready");
   auto original = SnapshotCode(target.pid(), path);
   ApplyOptions quick;
