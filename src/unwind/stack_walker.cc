@@ -58,16 +58,14 @@ class StackWalker::Unwinder {
   }
 
   // While the target runs: its modules, and the rows of its blocked threads (CfaRowWalker).
-  void Learn(const std::vector<pid_t>& tids) {
+  void Learn(const std::vector<BlockedThreadSite>& blocked) {
     space.LearnModules();
-    // Bounded: at hundreds of threads most share their call sites, and this is time the caller
-    // waits (not the target) before its stop.
+    // Bounded like the reading of the sites (LearnModulesWhileRunning), and for the same reason.
     constexpr auto kLearningBudget = std::chrono::milliseconds(2);
     auto began = std::chrono::steady_clock::now();
-    for (pid_t tid : tids) {
+    for (const BlockedThreadSite& site : blocked) {
       if (std::chrono::steady_clock::now() - began > kLearningBudget) break;
-      if (auto site = TryReadBlockedThreadSite(space.pid(), tid))
-        row_walker.LearnRowsWhileRunning(site->pc, site->stack_pointer);
+      row_walker.LearnRowsWhileRunning(site.pc, site.stack_pointer);
     }
     ForgetCachedMemory();
   }
@@ -383,24 +381,34 @@ void StackWalker::StartSecondCore() {
 }
 
 void StackWalker::LearnModulesWhileRunning() {
+  pid_t pid = unwinder_->space.pid();
   std::vector<pid_t> tids;
   try {
-    tids = ListThreads(unwinder_->space.pid());
+    tids = ListThreads(pid);
   } catch (const Error&) {
     // Gone: learning the modules says so.
+  }
+  // Bounded: at hundreds of threads most share their call sites, and this is time the caller
+  // waits (not the target) before its stop.
+  constexpr auto kSiteReadingBudget = std::chrono::milliseconds(1);
+  auto began = std::chrono::steady_clock::now();
+  std::vector<BlockedThreadSite> blocked;
+  for (pid_t tid : tids) {
+    if (std::chrono::steady_clock::now() - began > kSiteReadingBudget) break;
+    if (auto site = TryReadBlockedThreadSite(pid, tid)) blocked.push_back(*site);
   }
   if (!second_core_ && tids.size() >= kThreadsWorthASecondCore && SecondCpuAvailable())
     StartSecondCore();
   if (!second_core_) {
-    unwinder_->Learn(tids);
+    unwinder_->Learn(blocked);
     return;
   }
   // Both at once: the second unwinder reads the same CFI into its own caches.
   SecondCore& second = *second_core_;
   second.RunAsCaller();
-  second.thread.Start([&] { second.unwinder.Learn(tids); });
+  second.thread.Start([&] { second.unwinder.Learn(blocked); });
   try {
-    unwinder_->Learn(tids);
+    unwinder_->Learn(blocked);
   } catch (...) {
     try {
       second.thread.Wait();
