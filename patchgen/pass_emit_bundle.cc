@@ -1,7 +1,8 @@
 // EmitBundle: the carried sections of the patched objects become the bundle's sections; their
 // relocations name either a symbol defined in the bundle, a symbol of the target (its offset from
 // the load bias; locals found by their source file), or an external symbol the engine resolves
-// in the target's libraries at apply time (docs/bundle-format.md).
+// in the target's libraries at apply time (docs/bundle-format.md). The compiler's call frame
+// information for the carried code follows them into one .eh_frame section.
 #include <elf.h>
 #include <sodium.h>
 
@@ -9,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/hex.h"
+#include "bundle/carried_eh_frame.h"
 #include "bundle/sodium_init.h"
 #include "diff_passes.h"
 #include "reference_targets.h"
@@ -43,6 +45,7 @@ class BundleEmitter {
     AddSections();
     AddDefinedSymbols();
     AddRelocations();
+    AddCallFrames();
     AddFunctions();
     bundle::ValidateBundle(bundle_);
   }
@@ -127,6 +130,34 @@ class BundleEmitter {
         section.relocations.push_back(out);
       }
     }
+  }
+
+  // The .eh_frame records of the carried code of every patched object, in one section
+  // (bundle/carried_eh_frame.h): a thread stopped inside patch code built without frame pointers
+  // then unwinds exactly. Pushed after the carried sections, whose indices symbols and
+  // relocations already use. FDEs outside the carried subset (C++ personality or LSDA) stay
+  // behind, with a note.
+  void AddCallFrames() {
+    bundle::BundleSection eh_frame;
+    size_t skipped = 0;
+    for (const ObjectPair& pair : session_.pairs) {
+      const ObjectFile* object = pair.patched;
+      const auto carried = [&](uint32_t index) -> std::optional<uint32_t> {
+        const auto symbol = section_symbol_.find({object, index});
+        if (symbol == section_symbol_.end()) return std::nullopt;
+        if ((object->elf.sections()[index].flags & SHF_EXECINSTR) == 0) return std::nullopt;
+        return symbol->second;
+      };
+      skipped += bundle::AppendCarriedEhFrame(object->elf, carried, eh_frame).fdes_skipped;
+    }
+    if (skipped != 0) {
+      session_.notes.push_back(
+          std::to_string(skipped) +
+          " function part(s) carried without call frame information (their CIE has a C++ "
+          "personality or LSDA, or a pointer encoding the engine does not read): the engine "
+          "unwinds them by the frame-pointer rule, exact only with -fno-omit-frame-pointer");
+    }
+    if (bundle::FinishCarriedEhFrame(eh_frame)) bundle_.sections.push_back(std::move(eh_frame));
   }
 
   uint32_t CarriedSymbol(const ObjectFile* object, const ReferenceTarget& target) {

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/hex.h"
+#include "bundle/carried_eh_frame.h"
 #include "bundle/sodium_init.h"
 
 namespace hotpatch::bundle {
@@ -92,14 +93,15 @@ class ObjectConverter {
     CarrySections();
     CarrySymbols();
     CarryRelocations();
+    CarryCallFrames();
     ClassifyFunctions();
     ValidateBundle(bundle_);
     return std::move(bundle_);
   }
 
  private:
-  // Allocated code and data; everything else (.comment, .note.GNU-stack, debug info, .eh_frame,
-  // groups) stays behind.
+  // Allocated code and data; everything else (.comment, .note.GNU-stack, debug info, groups)
+  // stays behind. .eh_frame is not copied whole: CarryCallFrames takes the carried code's records.
   void CarrySections() {
     for (const elf::Section& section : object_.sections()) {
       if ((section.type != SHT_PROGBITS && section.type != SHT_NOBITS) ||
@@ -131,6 +133,7 @@ class ObjectConverter {
   }
 
   void CarrySymbols() {
+    AddMissingSectionSymbols();
     for (const elf::Symbol& symbol : object_.symbols()) {
       if (symbol.index == 0 || symbol.type == STT_FILE) continue;
       if (symbol.section_index == SHN_COMMON) {
@@ -147,7 +150,11 @@ class ObjectConverter {
       } else {
         const auto carried = section_map_.find(symbol.section_index);
         if (carried == section_map_.end()) continue;  // in a section left behind
-        if (symbol.type == STT_SECTION) out.name.clear();
+        if (symbol.type == STT_SECTION) {
+          out.name.clear();
+          section_symbol_.try_emplace(symbol.section_index,
+                                      static_cast<uint32_t>(bundle_.symbols.size()));
+        }
         out.kind = SymbolKind::kDefined;
         out.section = carried->second;
         out.value = symbol.value;
@@ -156,6 +163,28 @@ class ObjectConverter {
       symbol_map_[symbol.index] = static_cast<uint32_t>(bundle_.symbols.size());
       bundle_.symbols.push_back(std::move(out));
       source_files_.push_back(symbol.source_file);
+    }
+  }
+
+  // The FDEs of carried code name its section (CarryCallFrames): an executable section the
+  // object has no STT_SECTION symbol for (GAS leaves out those no relocation uses) gets one, as a
+  // local ahead of the object's symbols (gABI: locals come first).
+  void AddMissingSectionSymbols() {
+    for (const auto& [object_index, bundle_index] : section_map_) {
+      if ((bundle_.sections[bundle_index].flags & SHF_EXECINSTR) == 0) continue;
+      const uint32_t wanted = object_index;  // clang 14 cannot capture a structured binding
+      const bool has_symbol =
+          std::any_of(object_.symbols().begin(), object_.symbols().end(), [&](const auto& symbol) {
+            return symbol.type == STT_SECTION && symbol.section_index == wanted;
+          });
+      if (has_symbol) continue;
+      BundleSymbol out;
+      out.type = STT_SECTION;
+      out.binding = STB_LOCAL;
+      out.section = bundle_index;
+      section_symbol_[object_index] = static_cast<uint32_t>(bundle_.symbols.size());
+      bundle_.symbols.push_back(std::move(out));
+      source_files_.emplace_back();
     }
   }
 
@@ -190,6 +219,26 @@ class ObjectConverter {
             {relocation.offset, relocation.type, symbol->second, relocation.addend});
       }
     }
+  }
+
+  // The compiler's call frame information for the carried code (bundle/carried_eh_frame.h), so
+  // that a thread inside it unwinds exactly, frame pointer or not. Added after the carried
+  // sections: bundle section i is ELF section i+1, and symbols and relocations already name
+  // those by index.
+  void CarryCallFrames() {
+    BundleSection eh_frame;
+    AppendCarriedEhFrame(
+        object_, [&](uint32_t index) { return CarriedCodeSymbol(index); }, eh_frame);
+    if (FinishCarriedEhFrame(eh_frame)) bundle_.sections.push_back(std::move(eh_frame));
+  }
+
+  // The section symbol of an object section carried as code; FDEs describe nothing else.
+  std::optional<uint32_t> CarriedCodeSymbol(uint32_t object_section) const {
+    const auto carried = section_map_.find(object_section);
+    const auto symbol = section_symbol_.find(object_section);
+    if (carried == section_map_.end() || symbol == section_symbol_.end()) return std::nullopt;
+    if ((bundle_.sections[carried->second].flags & SHF_EXECINSTR) == 0) return std::nullopt;
+    return symbol->second;
   }
 
   void ClassifyFunctions() {
@@ -249,9 +298,10 @@ class ObjectConverter {
   const elf::ElfFile& target_;
   const FromObjectOptions& options_;
   Bundle bundle_;
-  std::map<uint32_t, uint32_t> section_map_;  // object section index -> bundle section
-  std::map<uint32_t, uint32_t> symbol_map_;   // object .symtab index -> bundle symbol
-  std::vector<std::string> source_files_;     // per bundle symbol: its STT_FILE in the object
+  std::map<uint32_t, uint32_t> section_map_;     // object section index -> bundle section
+  std::map<uint32_t, uint32_t> symbol_map_;      // object .symtab index -> bundle symbol
+  std::map<uint32_t, uint32_t> section_symbol_;  // object section index -> its STT_SECTION symbol
+  std::vector<std::string> source_files_;        // per bundle symbol: its STT_FILE in the object
 };
 
 }  // namespace

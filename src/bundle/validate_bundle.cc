@@ -7,6 +7,7 @@
 #include "base/hex.h"
 #include "bundle/bounded_bytes.h"
 #include "bundle/bundle.h"
+#include "bundle/carried_eh_frame.h"
 #include "bundle/on_disk_records.h"
 #include "bundle/relocation_types.h"
 
@@ -228,12 +229,22 @@ void ValidateFunctions(const Bundle& bundle) {
   }
 }
 
+// The section named .eh_frame is the patch code's call frame information, read by the engine:
+// it must keep to the carried subset (bundle/carried_eh_frame.h). Names are unique, so there is
+// at most one. Runs after ValidateSymbols: its relocation rule looks at the symbols' sections.
+void ValidateCallFrames(const Bundle& bundle) {
+  for (size_t i = 0; i < bundle.sections.size(); ++i) {
+    if (bundle.sections[i].name == kEhFrameSectionName) CheckCarriedEhFrame(bundle, i);
+  }
+}
+
 }  // namespace
 
 void ValidateBundle(const Bundle& bundle) {
   ValidateHeaderFields(bundle);
   ValidateSections(bundle);
   ValidateSymbols(bundle);
+  ValidateCallFrames(bundle);
   ValidateFunctions(bundle);
 }
 

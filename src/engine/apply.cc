@@ -7,18 +7,22 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <span>
 
 #include "arch/x86_64/control_flow.h"
 #include "arch/x86_64/entry_site.h"
 #include "arch/x86_64/instruction.h"
 #include "base/error.h"
 #include "base/hex.h"
+#include "bundle/carried_eh_frame.h"
 #include "bundle/checksum.h"
 #include "bundle/sodium_init.h"
 #include "engine/engine.h"
 #include "engine/entry_gate.h"
 #include "engine/fault_injection.h"
 #include "engine/flip.h"
+#include "engine/patch_cfi.h"
 #include "engine/patch_image.h"
 #include "engine/placement.h"
 #include "engine/quiescence.h"
@@ -266,7 +270,7 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
       }
   }
   std::vector<PatchRecord> applied = registry ? registry->patches() : std::vector<PatchRecord>{};
-  for (const auto& p : applied) walker.AddCodeRangeWithoutCfi(p.code, CfiFreeRule::kFramePointer);
+  for (const auto& p : applied) AddPatchCodeToWalker(walker, p);
 
   std::vector<TargetFunction> functions;
   for (const auto& f : b.replaced)
@@ -281,6 +285,18 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
   uint64_t image_offset = AlignUp(kCommitFlagSize + functions.size() * kEntryGateSize, code_alignment);
   PlacementNeeds needs{image_offset + layout.code_size, code_alignment, layout.data_size,
                        std::max<uint64_t>(layout.data_alignment, 16)};
+  // The patch code's CFI: its .eh_frame_hdr goes after the image (patch_cfi.h).
+  std::optional<size_t> eh_frame_section;
+  uint64_t eh_frame_hdr_offset = 0;
+  for (size_t i = 0; i < sections.size(); ++i)
+    if (sections[i].name == bundle::kEhFrameSectionName) eh_frame_section = i;
+  if (eh_frame_section) {
+    size_t fde_count = 0;
+    for (const auto& record : bundle::ParseCarriedEhFrame(sections[*eh_frame_section].bytes))
+      fde_count += record.is_cie ? 0 : 1;
+    eh_frame_hdr_offset = AlignUp(needs.code_size, kEhFrameHdrAlignment);
+    needs.code_size = eh_frame_hdr_offset + EhFrameHdrSize(fde_count);
+  }
   bundle::Placement wanted = options.placement;
   PlacementChoice choice;
   if (wanted == bundle::Placement::kAuto && b.preferred_placement != bundle::Placement::kAuto) {
@@ -375,6 +391,16 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
       record.functions.push_back(std::move(f));
     }
     std::copy(image.code.begin(), image.code.end(), code.begin() + image_offset);
+    if (eh_frame_section) {
+      const PatchLayout::Placement& placed = layout.sections[*eh_frame_section];
+      auto linked = std::span<const uint8_t>(image.code).subspan(
+          placed.offset, sections[*eh_frame_section].bytes.size());
+      record.eh_frame_hdr = choice.code.begin + static_cast<int64_t>(eh_frame_hdr_offset);
+      PatchCfi cfi = BuildPatchCfi(linked, image.section_addresses[*eh_frame_section],
+                                   record.eh_frame_hdr);
+      std::copy(cfi.eh_frame_hdr.begin(), cfi.eh_frame_hdr.end(), code.begin() + eh_frame_hdr_offset);
+      record.cfi_ranges = std::move(cfi.covered);
+    }
 
     if (choice.kind != bundle::Placement::kMapping) {
       record.saved_areas.push_back({choice.code.begin, memory.Read(choice.code.begin, code.size())});

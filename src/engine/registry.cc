@@ -63,6 +63,8 @@ json ToJson(const PatchRecord& p) {
   }
   json mappings = json::array();
   for (const auto& m : p.own_mappings) mappings.push_back(RangeJson(m));
+  json cfi_ranges = json::array();
+  for (const auto& r : p.cfi_ranges) cfi_ranges.push_back(RangeJson(r));
   json saved = json::array();
   for (const auto& s : p.saved_areas)
     saved.push_back({{"address", s.address.value()}, {"bytes", ToHex(s.bytes)}});
@@ -80,7 +82,9 @@ json ToJson(const PatchRecord& p) {
           {"data", RangeJson(p.data)},
           {"own_mappings", mappings},
           {"saved_areas", saved},
-          {"functions", functions}};
+          {"functions", functions},
+          {"eh_frame_hdr", p.eh_frame_hdr.value()},
+          {"cfi_ranges", cfi_ranges}};
 }
 
 PatchRecord FromJson(const json& j) {
@@ -112,6 +116,10 @@ PatchRecord FromJson(const json& j) {
     fn.replacement = RemotePtr(f.at("replacement").get<uint64_t>());
     p.functions.push_back(std::move(fn));
   }
+  // Absent in registries of engines before the patch code's CFI was carried: none then.
+  if (j.contains("eh_frame_hdr")) p.eh_frame_hdr = RemotePtr(j.at("eh_frame_hdr").get<uint64_t>());
+  if (j.contains("cfi_ranges"))
+    for (const auto& r : j.at("cfi_ranges")) p.cfi_ranges.push_back(RangeFrom(r));
   return p;
 }
 

@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "engine/fault_injection.h"
 #include "engine/flip.h"
+#include "engine/patch_cfi.h"
 #include "engine/quiescence.h"
 #include "engine/recovery.h"
 #include "engine/registry.h"
@@ -79,7 +80,7 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
   ProcessAttachment process = ProcessAttachment::Seize(pid);
   process.set_boost_while_stopping(options.scheduling_boost);
   StackWalker walker(pid, process.memory());
-  for (const auto& p : registry->patches()) walker.AddCodeRangeWithoutCfi(p.code, CfiFreeRule::kFramePointer);
+  for (const auto& p : registry->patches()) AddPatchCodeToWalker(walker, p);
   QuiescenceStats stats;
   if (NeedsRecovery(*registry)) {
     ScopedTracerPriority tracer_priority(options.scheduling_boost);
@@ -125,7 +126,7 @@ static RevertResult RevertOnTracerThread(pid_t pid, const RevertOptions& options
     }
     timer.StopEnded(result.pause_breakdown);
     if (!forget_inside) ForgetPatch(process, *registry, record);
-    walker.RemoveCodeRange(record.code);
+    RemovePatchCodeFromWalker(walker, record);
     result.reverted.push_back(id);
   }
   // As after an apply: no second stop to detach (ProcessAttachment::LeaveToTracerThreadExit).

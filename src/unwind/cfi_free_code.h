@@ -1,7 +1,7 @@
-// Unwinding through code that has no CFI: patch code placed by an earlier bundle (jump stubs,
-// relocated function bodies) until the engine also writes CFI for it. Without a rule, a thread
-// stopped there would make every later stack check fail as "unreliable" and no second patch
-// could ever land.
+// Unwinding through code that has no CFI: the parts of patch code its bundle's FDEs do not cover
+// (entry gates, call stubs; engine/patch_cfi.h writes CFI for the rest), and all patch code that
+// engines recorded before bundles carried CFI. Without a rule, a thread stopped there would make
+// every later stack check fail as "unreliable" and no second patch could ever land.
 //
 // The caller of such code is found by one of two simple rules, chosen by whoever placed the code:
 //  - kReturnAddressAtSp: the code never touches the stack (jump stubs, trampolines), so the return

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 
 #include "base/error.h"
 #include "bundle/bundle.h"
+#include "bundle/carried_eh_frame.h"
 #include "elf/elf_file.h"
 #include "support/target_process.h"
 
@@ -106,6 +108,78 @@ void breakpoint_target(void) {
   size_t relocations = 0;
   for (const BundleSection& section : bundle.sections) relocations += section.relocations.size();
   CHECK(relocations >= 4);  // sink (twice or once), new_probe, f1, printf, the format string
+
+  // And it is a bundle like any other.
+  CHECK(ReadBundle(WriteBundle(bundle)) == bundle);
+}
+
+const BundleSection* FindSection(const Bundle& bundle, const std::string& name) {
+  for (const BundleSection& section : bundle.sections) {
+    if (section.name == name) return &section;
+  }
+  return nullptr;
+}
+
+TEST_CASE("a patch object built without frame pointers carries one FDE per function") {
+  const ScratchDirectory scratch;
+  // The unlikely path of breakpoint_target goes to .text.unlikely.breakpoint_target (its .cold
+  // part), which has an FDE of its own.
+  const std::string source = scratch.Write("patch.c", R"(
+#include <stdio.h>
+extern volatile int sink;
+__attribute__((cold, noinline)) void complain(int value) { fprintf(stderr, "bad %d\n", value); }
+__attribute__((noinline)) int new_probe(int value) { return value * 3 + sink; }
+void breakpoint_target(void) {
+  for (int i = 0; i < 4; ++i) {
+    if (sink > 1000 + i) {
+      complain(i);
+      fprintf(stderr, "at %d\n", i);
+    }
+    sink += new_probe(i);
+  }
+}
+)");
+  Compile("-fomit-frame-pointer -c -o " + scratch.path() + "/patch.o " + source);
+  const auto object = elf::ElfFile::Open(scratch.path() + "/patch.o");
+  const auto target = elf::ElfFile::Open(hotpatch::test::TargetPath("unwind_deep_calls"));
+  FromObjectOptions options;
+  options.patch_id = "frames";
+  const Bundle bundle = BundleFromObject(object, target, options);
+
+  // Code sections, as the object has them (the cold part only if GCC split one off).
+  std::vector<uint32_t> code_sections;
+  for (uint32_t i = 0; i < bundle.sections.size(); ++i) {
+    const BundleSection& section = bundle.sections[i];
+    if ((section.flags & SHF_EXECINSTR) != 0 && section.size() != 0) code_sections.push_back(i);
+  }
+  CHECK(code_sections.size() >= 3);  // complain, new_probe, breakpoint_target [, its .cold]
+
+  const BundleSection* eh_frame = FindSection(bundle, ".eh_frame");
+  REQUIRE(eh_frame != nullptr);
+  CHECK(eh_frame == &bundle.sections.back());  // after every carried section
+  CHECK(eh_frame->flags == SHF_ALLOC);
+  CHECK(eh_frame->alignment == 8);
+  std::vector<EhFrameRecord> fdes;
+  for (const EhFrameRecord& record : ParseCarriedEhFrame(eh_frame->bytes)) {
+    if (!record.is_cie) fdes.push_back(record);
+  }
+  REQUIRE(fdes.size() == code_sections.size());
+  REQUIRE(eh_frame->relocations.size() == fdes.size());
+  std::vector<uint32_t> covered;
+  for (size_t i = 0; i < fdes.size(); ++i) {
+    const BundleRelocation& relocation = eh_frame->relocations[i];
+    CHECK(relocation.offset == fdes[i].pc_begin_field);
+    CHECK(relocation.type == R_X86_64_PC32);
+    const BundleSymbol& symbol = bundle.symbols[relocation.symbol];
+    // The section symbol of the function's own section: the FDE covers all of it.
+    CHECK(symbol.kind == SymbolKind::kDefined);
+    CHECK(symbol.type == STT_SECTION);
+    CHECK(relocation.addend == 0);
+    CHECK(fdes[i].pc_range == bundle.sections[symbol.section].size());
+    covered.push_back(symbol.section);
+  }
+  std::sort(covered.begin(), covered.end());
+  CHECK(covered == code_sections);
 
   // And it is a bundle like any other.
   CHECK(ReadBundle(WriteBundle(bundle)) == bundle);
