@@ -135,8 +135,8 @@ class BundleEmitter {
   // The .eh_frame records of the carried code of every patched object, in one section
   // (bundle/carried_eh_frame.h): a thread stopped inside patch code built without frame pointers
   // then unwinds exactly. Pushed after the carried sections, whose indices symbols and
-  // relocations already use. FDEs outside the carried subset (C++ personality or LSDA) stay
-  // behind, with a note.
+  // relocations already use. FDEs that cannot be rewritten into the carried subset (a signal
+  // frame, another augmentation or FDE pointer encoding) stay behind, with a note.
   void AddCallFrames() {
     bundle::BundleSection eh_frame;
     size_t skipped = 0;
@@ -153,9 +153,10 @@ class BundleEmitter {
     if (skipped != 0) {
       session_.notes.push_back(
           std::to_string(skipped) +
-          " function part(s) carried without call frame information (their CIE has a C++ "
-          "personality or LSDA, or a pointer encoding the engine does not read): the engine "
-          "unwinds them by the frame-pointer rule, exact only with -fno-omit-frame-pointer");
+          " function part(s) carried without call frame information (their CIE marks a signal "
+          "frame or has an augmentation or FDE pointer encoding the engine does not read): the "
+          "engine unwinds them by the frame-pointer rule, exact only with "
+          "-fno-omit-frame-pointer");
     }
     if (bundle::FinishCarriedEhFrame(eh_frame)) bundle_.sections.push_back(std::move(eh_frame));
   }

@@ -1,5 +1,5 @@
 // Carried call frame information (carried_eh_frame.h): the strict reader of a bundle's .eh_frame
-// and the producers' copy of an object's records.
+// and the producers' copy of an object's records, rewritten into the subset the reader accepts.
 //
 // Record layout (LSB Core, "The .eh_frame section"; DWARF 4 §6.4.1 with .eh_frame's changes):
 //   CIE: length u32, CIE id u32 = 0, version u8, augmentation string, code alignment ULEB128,
@@ -314,7 +314,166 @@ void CheckRelocations(const Bundle& bundle, size_t section_index,
   }
 }
 
-// Copies the carried records of one object's .eh_frame into a bundle section.
+// DW_EH_PE_* (LSB Core, "DWARF Exception Header Encoding"): the low nibble is the value's format,
+// bits 4..6 what it is relative to, bit 7 an indirection through the pointer.
+constexpr uint8_t kEncodingFormatMask = 0x0f;
+constexpr uint8_t kEncodingApplicationMask = 0x70;
+constexpr uint8_t kApplicationAbsolute = 0x00;  // DW_EH_PE_absptr
+constexpr uint8_t kApplicationPcrel = 0x10;     // DW_EH_PE_pcrel
+constexpr uint8_t kApplicationDatarel = 0x30;   // DW_EH_PE_datarel
+constexpr uint8_t kDwCfaNop = 0x00;             // DW_CFA_nop, GCC's padding
+
+// Skips the pointer of a CIE's "P" augmentation (the personality routine) in `encoding`. False
+// for an encoding whose size is not known here: a format outside the LSB table, or an
+// application other than absolute, pcrel and datarel (DW_EH_PE_aligned's size depends on where
+// the field lies). DW_EH_PE_indirect (0x80) changes what the value means, not its size.
+bool SkipEncodedPointer(FieldReader& reader, uint8_t encoding) {
+  const uint8_t application = encoding & kEncodingApplicationMask;
+  if (application != kApplicationAbsolute && application != kApplicationPcrel &&
+      application != kApplicationDatarel) {
+    return false;
+  }
+  switch (encoding & kEncodingFormatMask) {
+    case 0x00:  // DW_EH_PE_absptr: a pointer, 8 bytes on x86-64
+    case 0x04:  // DW_EH_PE_udata8
+    case 0x0c:  // DW_EH_PE_sdata8
+      reader.Skip(8);
+      return true;
+    case 0x02:  // DW_EH_PE_udata2
+    case 0x0a:  // DW_EH_PE_sdata2
+      reader.Skip(2);
+      return true;
+    case 0x03:  // DW_EH_PE_udata4
+    case 0x0b:  // DW_EH_PE_sdata4 (GCC's 0x9b: indirect | pcrel | sdata4, via DW.ref.<personality>)
+      reader.Skip(4);
+      return true;
+    case 0x01:  // DW_EH_PE_uleb128
+      reader.Uleb128();
+      return true;
+    case 0x09:  // DW_EH_PE_sleb128
+      reader.Sleb128();
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Pads a record (length word first) with DW_CFA_nop to a multiple of 4 bytes, as GCC does, so
+// that the next record's length word and pc_begin stay 4-aligned, and sets its length word.
+// False when the length does not fit the 32-bit form.
+bool FinishRecord(std::vector<uint8_t>& record) {
+  while (record.size() % kRecordAlignment != 0) record.push_back(kDwCfaNop);
+  if (record.size() - 4 >= kExtendedLength) return false;
+  StoreU32(record, 0, static_cast<uint32_t>(record.size() - 4));
+  return true;
+}
+
+// One CIE of an object as the carried subset has it, or the reason it cannot be.
+struct CarriedCie {
+  std::string problem;         // empty when its FDEs are carried
+  std::vector<uint8_t> bytes;  // the carried record, length word included
+  // Record offsets of the "P" augmentation's pointer: the only bytes of the CIE that may be
+  // relocated (against DW.ref.__gxx_personality_v0 for C++); the relocation is dropped with them.
+  uint64_t personality_begin = 0;
+  uint64_t personality_end = 0;
+};
+
+// The object's CIE `record` (length word included) rewritten into the carried subset: augmentation
+// "zR" with FDE pointer encoding 0x1b, the same code and data alignment factors, return address
+// register and initial instructions. An object CIE "z" + any of 'P', 'L', 'R' (in its own order)
+// qualifies when its 'R' is 0x1b: the personality routine ('P') and the LSDA encoding ('L') are
+// dropped. They serve only a C++ exception's unwinder, which decides through them where to
+// land; the engine only walks stacks and reads nothing but the CFA rules. 'S' (a signal frame:
+// the engine's walker would have to treat the return address differently) and any other
+// augmentation are not carried.
+CarriedCie RewriteCie(std::span<const uint8_t> record) {
+  CarriedCie cie;
+  FieldReader reader(record, kCieVersionField);
+  const uint8_t version = reader.U8();
+  const std::string_view augmentation = reader.String();
+  // Copied as they are: the two factors and, in version 1, the one-byte return address register.
+  const uint64_t fields_begin = reader.position();
+  reader.Uleb128();
+  reader.Sleb128();
+  reader.U8();
+  const uint64_t fields_end = reader.position();
+  const uint64_t data_size = reader.Uleb128();
+  const uint64_t data_begin = reader.position();
+  if (reader.failed()) {
+    cie.problem = "CIE fields run past the record";
+    return cie;
+  }
+  const std::string quoted = "CIE augmentation \"" + std::string(augmentation) + "\"";
+  if (version != kCieVersion) {
+    cie.problem = "CIE version " + std::to_string(version) + " is not 1";
+    return cie;
+  }
+  if (!augmentation.starts_with('z')) {
+    cie.problem = quoted + " does not start with 'z'";
+    return cie;
+  }
+  std::optional<uint8_t> fde_encoding;
+  std::set<char> seen;
+  for (const char letter : augmentation.substr(1)) {
+    if (!seen.insert(letter).second) {
+      cie.problem = quoted + " has '" + std::string(1, letter) + "' twice";
+      return cie;
+    }
+    switch (letter) {
+      case 'P': {
+        const uint8_t encoding = reader.U8();
+        cie.personality_begin = reader.position();
+        if (!SkipEncodedPointer(reader, encoding)) {
+          cie.problem = "CIE personality pointer encoding " + Hex(encoding) + " has no known size";
+          return cie;
+        }
+        cie.personality_end = reader.position();
+        break;
+      }
+      case 'L':
+        // The LSDA pointer encoding: each FDE's augmentation data length says how long its
+        // pointer is, which is all the rewrite needs to drop it.
+        reader.U8();
+        break;
+      case 'R':
+        fde_encoding = reader.U8();
+        break;
+      default:
+        cie.problem = quoted + " has '" + std::string(1, letter) +
+                      "' (only 'P', 'L' and 'R' are rewritten; 'S' is a signal frame)";
+        return cie;
+    }
+  }
+  if (reader.failed() || reader.position() - data_begin != data_size) {
+    cie.problem = quoted + ": augmentation data length " + std::to_string(data_size) +
+                  " does not match its fields";
+    return cie;
+  }
+  if (fde_encoding != kPcrelSdata4) {
+    cie.problem = quoted + ": FDE pointer encoding " +
+                  (fde_encoding ? Hex(*fde_encoding) : std::string("absent (DW_EH_PE_absptr)")) +
+                  " is not 0x1b (DW_EH_PE_pcrel | DW_EH_PE_sdata4)";
+    return cie;
+  }
+  // length (set by FinishRecord), CIE id 0, version 1, "zR"
+  cie.bytes = {0, 0, 0, 0, 0, 0, 0, 0, kCieVersion, 'z', 'R', 0};
+  cie.bytes.insert(cie.bytes.end(), record.begin() + static_cast<ptrdiff_t>(fields_begin),
+                   record.begin() + static_cast<ptrdiff_t>(fields_end));
+  cie.bytes.insert(cie.bytes.end(), {1, kPcrelSdata4});  // augmentation data: the FDE encoding
+  cie.bytes.insert(cie.bytes.end(), record.begin() + static_cast<ptrdiff_t>(reader.position()),
+                   record.end());  // the initial instructions (and the object's padding)
+  if (!FinishRecord(cie.bytes)) {
+    cie.problem = "CIE too long for a 32-bit length";
+    return cie;
+  }
+  // The rules the strict reader checks and the rewrite does not change (code alignment factor
+  // not 0, return address register 16).
+  cie.problem = CieProblem(cie.bytes);
+  return cie;
+}
+
+// Copies the carried records of one object's .eh_frame into a bundle section, rewritten into the
+// carried subset.
 class ObjectEhFrameCopier {
  public:
   ObjectEhFrameCopier(const elf::ElfFile& object, const elf::Section& eh_frame,
@@ -341,7 +500,7 @@ class ObjectEhFrameCopier {
       if (frame.terminator) break;
       const auto record = bytes_.subspan(offset, frame.size);
       if (frame.id == kCieId) {
-        cie_problems_[offset] = CieProblem(record);
+        ReadCie(offset, record);
       } else {
         CopyFde(offset, frame, record);
       }
@@ -356,10 +515,22 @@ class ObjectEhFrameCopier {
                  object_.path() + ": .eh_frame record at offset " + Hex(offset) + ": " + rule);
   }
 
+  void ReadCie(uint64_t offset, std::span<const uint8_t> record) {
+    CarriedCie cie = RewriteCie(record);
+    // The carried CIE's bytes are the object's, except the dropped augmentation data: a
+    // relocation elsewhere (none is expected) would leave a byte the linker was to fill in.
+    const uint64_t personality = cie.personality_end - cie.personality_begin;
+    if (cie.problem.empty() && RelocationsIn(offset, record.size()) !=
+                                   RelocationsIn(offset + cie.personality_begin, personality)) {
+      cie.problem = "CIE has a relocation outside its personality pointer";
+    }
+    cies_[offset] = std::move(cie);
+  }
+
   void CopyFde(uint64_t offset, const Frame& frame, std::span<const uint8_t> record) {
     // psABI/LSB: the CIE pointer is the distance from its own field back to the CIE.
     const uint64_t cie = offset + kIdField - frame.id;
-    if (frame.id > offset + kIdField || cie_problems_.count(cie) == 0) {
+    if (frame.id > offset + kIdField || cies_.count(cie) == 0) {
       throw ObjectError(offset, "CIE pointer " + Hex(frame.id) + " names no earlier CIE");
     }
     const auto pc_begin = relocations_.equal_range(offset + kPcBeginField);
@@ -370,13 +541,14 @@ class ObjectEhFrameCopier {
     if (symbol.section_index == SHN_UNDEF || symbol.section_index >= SHN_LORESERVE) return;
     const std::optional<uint32_t> bundle_symbol = carried_(symbol.section_index);
     if (!bundle_symbol) return;  // the FDE of a function left behind
-    if (!cie_problems_[cie].empty() || !ReadFdeBody(record).problem.empty() ||
-        relocation.type != R_X86_64_PC32 || RelocationsIn(offset, frame.size) != 1) {
-      ++stats_.fdes_skipped;  // e.g. a C++ function's FDE: its CIE is "zPLR"
+    std::vector<uint8_t> fde;
+    if (!cies_[cie].problem.empty() || relocation.type != R_X86_64_PC32 ||
+        !RewriteFde(offset, record, fde)) {
+      ++stats_.fdes_skipped;  // e.g. a signal frame's FDE: its CIE is "zRS"
       return;
     }
     const uint64_t cie_out = CopiedCie(cie);
-    const uint64_t fde_out = Append(record);
+    const uint64_t fde_out = Append(fde);
     // The new CIE pointer, from this FDE's pointer field back to its copied CIE.
     StoreU32(out_.bytes, fde_out + kIdField, Checked32(fde_out + kIdField - cie_out));
     // A section symbol's st_value is 0; a function symbol's is its offset in the section, and
@@ -385,6 +557,31 @@ class ObjectEhFrameCopier {
         relocation.addend + (symbol.type == STT_SECTION ? 0 : static_cast<int64_t>(symbol.value));
     out_.relocations.push_back({fde_out + kPcBeginField, R_X86_64_PC32, *bundle_symbol, addend});
     ++stats_.fdes_carried;
+  }
+
+  // The object's FDE `record` at `offset`, for a carried CIE, as the carried subset has it: the
+  // same pc_begin (pcrel sdata4: the CIE's 'R' is 0x1b), pc_range and instructions, and no
+  // augmentation data. An FDE of a CIE with 'L' holds its LSDA pointer there; the LSDA serves
+  // only a C++ exception's unwinder, which never sees the bundle's .eh_frame, so the pointer and
+  // its relocation are dropped. False when the FDE cannot be rewritten.
+  bool RewriteFde(uint64_t offset, std::span<const uint8_t> record, std::vector<uint8_t>& fde) {
+    if (record.size() < kFdeAugmentationField) return false;  // no room for pc_begin, pc_range
+    FieldReader reader(record, kFdeAugmentationField);
+    const uint64_t data_size = reader.Uleb128();
+    const uint64_t data_begin = reader.position();
+    reader.Skip(data_size);
+    if (reader.failed()) return false;  // augmentation data past the record
+    // pc_begin's relocation stays (rewritten by the caller); the LSDA pointer's goes with it. Any
+    // other would leave bytes of the instructions the linker was to fill in.
+    if (RelocationsIn(offset, record.size()) != 1 + RelocationsIn(offset + data_begin, data_size)) {
+      return false;
+    }
+    // length word (set by FinishRecord), CIE pointer (set by the caller), pc_begin, pc_range
+    fde.assign(record.begin(), record.begin() + kFdeAugmentationField);
+    fde.push_back(0);  // augmentation data length 0
+    fde.insert(fde.end(), record.begin() + static_cast<ptrdiff_t>(reader.position()),
+               record.end());  // the instructions (and the object's padding)
+    return FinishRecord(fde);
   }
 
   size_t RelocationsIn(uint64_t offset, uint64_t size) const {
@@ -397,8 +594,7 @@ class ObjectEhFrameCopier {
   uint64_t CopiedCie(uint64_t cie) {
     const auto copied = cie_out_.find(cie);
     if (copied != cie_out_.end()) return copied->second;
-    const uint64_t size = uint64_t{LoadU32(bytes_, cie)} + 4;
-    return cie_out_[cie] = Append(bytes_.subspan(cie, size));
+    return cie_out_[cie] = Append(cies_[cie].bytes);
   }
 
   uint64_t Append(std::span<const uint8_t> record) {
@@ -420,7 +616,7 @@ class ObjectEhFrameCopier {
   const std::function<std::optional<uint32_t>(uint32_t)>& carried_;
   BundleSection& out_;
   std::multimap<uint64_t, elf::Relocation> relocations_;  // of .eh_frame, by r_offset
-  std::map<uint64_t, std::string> cie_problems_;          // object CIE offset -> rule it breaks
+  std::map<uint64_t, CarriedCie> cies_;                   // object CIE offset -> as carried
   std::map<uint64_t, uint64_t> cie_out_;                  // object CIE offset -> offset in out
   CarriedEhFrameStats stats_;
 };

@@ -11,7 +11,8 @@
 //   - every CIE has version 1 and augmentation "zR" whose one augmentation byte is the FDE pointer
 //     encoding DW_EH_PE_pcrel | DW_EH_PE_sdata4 (0x1b): no personality, no LSDA, no signal frame;
 //     its code alignment factor is not 0 and its return address register (one byte in version
-//     1) is 16, the psABI's DWARF number for the return address;
+//     1) is 16, the psABI's DWARF number for the return address (producers rewrite a C++ CIE
+//     "zPLR" into this form, see AppendCarriedEhFrame);
 //   - every FDE's CIE pointer names a CIE of the section that comes before it (psABI: it is the
 //     distance back from the pointer field), pc_range (udata4) follows pc_begin, and its
 //     augmentation data (ULEB128 length first) lies inside the record;
@@ -59,15 +60,34 @@ void CheckCarriedEhFrame(const Bundle& bundle, size_t section_index);
 // cover a section `carried` maps to a bundle symbol (the symbol that the FDE's pc_begin
 // relocation will name; it must stand for the start of that section, as the carried section's
 // STT_SECTION symbol does), with the CIEs they use, appended to `out` (set to a section named
-// kEhFrameSectionName; its terminator is added by FinishCarriedEhFrame). Records are copied
-// verbatim; each object's CIEs are copied once, before the first FDE that uses them, and the
-// FDEs' CIE pointers rewritten. Several objects may append to one `out`. FDEs of carried
-// sections outside the subset above (a CIE with C++ personality or LSDA, another pointer
-// encoding; a record not a multiple of 4 bytes) are not carried: `fdes_skipped` counts them,
-// and the engine unwinds the code they cover by its frame-pointer rule (unwind/cfi_free_code.h),
-// which is exact only for code built with -fno-omit-frame-pointer. An object without .eh_frame adds
-// nothing. Throws Error(kBadRequest) naming the object and record for an .eh_frame whose records
-// cannot be walked (a length past the section, a CIE pointer naming no CIE).
+// kEhFrameSectionName; its terminator is added by FinishCarriedEhFrame). Each object's CIEs are
+// written once, before the first FDE that uses them, and the FDEs' CIE pointers rewritten.
+// Several objects may append to one `out`.
+//
+// Records are rewritten into the subset above, with the object's CFA rules unchanged: a CIE
+// whose augmentation is "z" followed by any of 'P' (personality routine), 'L' (LSDA encoding)
+// and 'R' (FDE pointer encoding, which must be 0x1b) becomes a "zR" CIE with the same
+// alignment factors, return address register and initial instructions; each FDE keeps its
+// pc_begin (the only relocation carried), pc_range and instructions, and its augmentation data
+// (the LSDA pointer) becomes empty; records are padded with DW_CFA_nop to a multiple of 4
+// bytes. So C++ functions with cleanups or `try` (CIE "zPLR", also "zPR", "zLR") are carried
+// too. The personality routine and the LSDA, and their relocations (against
+// DW.ref.__gxx_personality_v0 and .gcc_except_table), are dropped because only a C++
+// exception's unwinder reads them, to decide where to land; the engine only walks stacks, for
+// which the CFA rules are all it needs. Exceptions thrown through patch code are a separate
+// limitation that carrying them would not lift: the target's own unwinder (libgcc) finds FDEs
+// in its loaded modules' PT_GNU_EH_FRAME and registered frames, and never sees the bundle's
+// .eh_frame, so an exception that must unwind through (or be caught in) patch code finds no
+// FDE there and ends in std::terminate.
+//
+// FDEs of carried sections that still cannot be carried (a CIE with a signal frame 'S' or
+// another augmentation, an FDE pointer encoding other than 0x1b, a CIE version other than 1, a
+// relocation other than pc_begin's and the dropped pointers) are skipped: `fdes_skipped` counts
+// them, and the engine unwinds the code they cover by its frame-pointer rule
+// (unwind/cfi_free_code.h), which is exact only for code built with -fno-omit-frame-pointer. An
+// object without .eh_frame adds nothing. Throws Error(kBadRequest) naming the object and record
+// for an .eh_frame whose records cannot be walked (a length past the section, a CIE pointer
+// naming no CIE).
 struct CarriedEhFrameStats {
   size_t fdes_carried = 0;
   size_t fdes_skipped = 0;

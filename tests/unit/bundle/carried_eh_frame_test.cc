@@ -5,9 +5,13 @@
 
 #include <elf.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -440,6 +444,24 @@ TEST_CASE("the FDEs of carried code are copied with their CIE, relocated by sect
   CHECK(out.relocations[1] == BundleRelocation{records[2].pc_begin_field, R_X86_64_PC32, 9, 0});
   CHECK(records[1].pc_range == FunctionSize(object, "g1"));
   CHECK(records[2].pc_range == FunctionSize(object, "g3"));
+  // GCC's "zR" records come out as they are: the CIE, g1's FDE (the first, as in the object) and
+  // g3's but for its CIE pointer (g2's FDE is not carried).
+  const auto object_bytes = object.SectionData(*object.FindSection(".eh_frame"));
+  std::vector<uint8_t> object_frames(object_bytes.begin(), object_bytes.end());
+  object_frames.insert(object_frames.end(), 4, 0);  // a terminator, for the strict reader
+  const std::vector<EhFrameRecord> object_records = ParseCarriedEhFrame(object_frames);
+  REQUIRE(object_records.size() == 4);
+  const auto bytes_of = [](const std::vector<uint8_t>& bytes, const EhFrameRecord& record) {
+    return std::vector<uint8_t>(
+        bytes.begin() + static_cast<ptrdiff_t>(record.offset),
+        bytes.begin() + static_cast<ptrdiff_t>(record.offset + record.size));
+  };
+  CHECK(bytes_of(out.bytes, records[0]) == bytes_of(object_frames, object_records[0]));
+  CHECK(bytes_of(out.bytes, records[1]) == bytes_of(object_frames, object_records[1]));
+  std::vector<uint8_t> g3_fde = bytes_of(object_frames, object_records[3]);
+  std::copy_n(out.bytes.begin() + static_cast<ptrdiff_t>(records[2].offset + 4), 4,
+              g3_fde.begin() + 4);  // the CIE pointer
+  CHECK(bytes_of(out.bytes, records[2]) == g3_fde);
 
   SECTION("a second object's CIE is a record of its own") {
     out.bytes.resize(out.bytes.size() - 4);  // unfinished again
@@ -476,7 +498,96 @@ TEST_CASE("nothing carried leaves no .eh_frame") {
   CHECK(out == BundleSection{});
 }
 
-TEST_CASE("FDEs whose CIE has a C++ personality and LSDA are skipped and counted") {
+// SmallBundle with the non-empty code sections of `object` added (their bytes as compiled, their
+// relocations left out: only the call frame information matters here), one STT_SECTION symbol
+// each, and the .eh_frame AppendCarriedEhFrame makes for them: a bundle ValidateBundle checks.
+struct ObjectCodeBundle {
+  Bundle bundle;
+  CarriedEhFrameStats stats;
+  std::map<uint32_t, uint32_t> symbol_of_section;  // object section index -> bundle symbol
+};
+
+ObjectCodeBundle BundleOfObjectCode(const elf::ElfFile& object) {
+  ObjectCodeBundle result;
+  Bundle& bundle = result.bundle;
+  bundle = SmallBundle();  // section 0 .text.f, symbol 0 f
+  std::vector<BundleSymbol> symbols;
+  for (const elf::Section& section : object.sections()) {
+    if (section.type != SHT_PROGBITS || (section.flags & SHF_EXECINSTR) == 0 || section.size == 0) {
+      continue;
+    }
+    const auto bytes = object.SectionData(section);
+    bundle.sections.push_back(Section(section.name, SHF_ALLOC | SHF_EXECINSTR,
+                                      std::max<uint64_t>(section.alignment, 1),
+                                      std::vector<uint8_t>(bytes.begin(), bytes.end())));
+    result.symbol_of_section[section.index] = static_cast<uint32_t>(symbols.size());
+    symbols.push_back(Symbol("", SymbolKind::kDefined, STT_SECTION, STB_LOCAL,
+                             static_cast<uint32_t>(bundle.sections.size() - 1), 0, 0));
+  }
+  // Locals first (gABI), then SmallBundle's f.
+  bundle.replaced[0].replacement_symbol = static_cast<uint32_t>(symbols.size());
+  symbols.push_back(bundle.symbols[0]);
+  bundle.symbols = symbols;
+  BundleSection eh_frame;
+  const std::map<uint32_t, uint32_t>& symbol_of = result.symbol_of_section;
+  result.stats = AppendCarriedEhFrame(
+      object,
+      [&symbol_of](uint32_t index) -> std::optional<uint32_t> {
+        const auto found = symbol_of.find(index);
+        if (found == symbol_of.end()) return std::nullopt;
+        return found->second;
+      },
+      eh_frame);
+  if (FinishCarriedEhFrame(eh_frame)) bundle.sections.push_back(std::move(eh_frame));
+  return result;
+}
+
+// One record of `readelf -wf`'s account of a file's .eh_frame: "CIE" or "FDE", the CIE's fields
+// (version, alignment factors, return address column), its augmentation string and data, and the
+// CFA program as readelf decodes it, without the DW_CFA_nop padding and without the addresses
+// of DW_CFA_advance_loc (which depend on where readelf puts pc_begin).
+struct ReadelfRecord {
+  std::string kind;
+  std::vector<std::string> fields;
+  std::string augmentation;
+  std::string augmentation_data;
+  std::vector<std::string> program;
+};
+
+std::vector<ReadelfRecord> ReadelfFrames(const std::string& path) {
+  const std::string text = hotpatch::test::RunCommand("readelf -wf " + path);
+  INFO(text);
+  CHECK_THAT(text, !Catch::Contains("Warning") && !Catch::Contains("Error"));
+  static const std::regex kHeader("^[0-9a-f]{8} [0-9a-f]+ [0-9a-f]+ (CIE|FDE)");
+  static const std::regex kAddress(" to [0-9a-f]+$");
+  std::vector<ReadelfRecord> records;
+  std::istringstream lines(text);
+  std::smatch match;
+  for (std::string line; std::getline(lines, line);) {
+    if (std::regex_search(line, match, kHeader)) {
+      records.push_back({match[1].str(), {}, "", "", {}});
+    } else if (records.empty() || !line.starts_with("  ") || line == "  DW_CFA_nop") {
+      continue;
+    } else if (line.starts_with("  Augmentation data:")) {
+      records.back().augmentation_data = line.substr(line.find(':') + 1);
+    } else if (line.starts_with("  Augmentation:")) {
+      records.back().augmentation = line.substr(line.find(':') + 1);
+    } else if (line.starts_with("  DW_CFA_")) {
+      records.back().program.push_back(std::regex_replace(line, kAddress, ""));
+    } else {
+      records.back().fields.push_back(line);
+    }
+  }
+  return records;
+}
+
+void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST_CASE("FDEs whose CIE has a C++ personality and LSDA are rewritten into the carried subset") {
   const hotpatch::test::ScratchDirectory scratch("carried-eh-frame");
   const elf::ElfFile object = CompileObject(scratch, "cleanup.cc", R"(
 struct Guard { ~Guard(); };
@@ -485,16 +596,218 @@ int WithCleanup() { Guard guard; Work(); return 1; }  // a landing pad: CIE "zPL
 int Plain(int x) { return x + 1; }                    // no unwinding work: CIE "zR"
 )");
   // GCC moves WithCleanup's landing pad to WithCleanup.cold (.text.unlikely._Z11WithCleanupv),
-  // which has an FDE with an LSDA of its own: two FDEs skipped.
+  // which has an FDE with an LSDA of its own: three FDEs, two of them with an LSDA.
+  const ObjectCodeBundle made = BundleOfObjectCode(object);
+  const Bundle& bundle = made.bundle;
+  CHECK(made.stats.fdes_carried == 3);
+  CHECK(made.stats.fdes_skipped == 0);
+  REQUIRE(bundle.sections.back().name == ".eh_frame");
+  const BundleSection& eh_frame = bundle.sections.back();
+
+  // One relocation per FDE, at its pc_begin, naming its code section's symbol; the personality
+  // pointer's and the LSDA pointers' relocations are gone.
+  std::vector<EhFrameRecord> fdes;
+  for (const EhFrameRecord& record : ParseCarriedEhFrame(eh_frame.bytes)) {
+    if (!record.is_cie) fdes.push_back(record);
+  }
+  REQUIRE(fdes.size() == 3);
+  REQUIRE(eh_frame.relocations.size() == 3);
+  std::vector<uint32_t> symbols;
+  for (size_t i = 0; i < fdes.size(); ++i) {
+    CHECK(eh_frame.relocations[i] == BundleRelocation{fdes[i].pc_begin_field, R_X86_64_PC32,
+                                                      eh_frame.relocations[i].symbol, 0});
+    symbols.push_back(eh_frame.relocations[i].symbol);
+  }
+  std::vector<uint32_t> expected;
+  for (const char* name :
+       {".text._Z11WithCleanupv", ".text.unlikely._Z11WithCleanupv", ".text._Z5Plaini"}) {
+    expected.push_back(made.symbol_of_section.at(SectionIndex(object, name)));
+  }
+  std::sort(symbols.begin(), symbols.end());
+  std::sort(expected.begin(), expected.end());
+  CHECK(symbols == expected);
+
+  // A bundle like any other: ValidateBundle (CheckCarriedEhFrame) on write and on read.
+  const std::vector<uint8_t> file = WriteBundle(bundle);
+  CHECK(ReadBundle(file) == bundle);
+  CHECK(WriteBundle(ReadBundle(file)) == file);
+
+  // readelf decodes the same CFA programs from the object and from the bundle, record by record
+  // (the CIEs come before their first FDE, as in the object); the bundle's CIEs are "zR" with
+  // the FDE encoding 0x1b only, its FDEs have no augmentation data (no LSDA pointer).
+  WriteFile(scratch / "cleanup.hpb", file);
+  const std::vector<ReadelfRecord> original = ReadelfFrames(scratch / "cleanup.cc.o");
+  const std::vector<ReadelfRecord> carried = ReadelfFrames(scratch / "cleanup.hpb");
+  REQUIRE(original.size() == 5);  // CIE "zPLR", 2 FDEs, CIE "zR", 1 FDE
+  CHECK(original[0].augmentation == R"(          "zPLR")");
+  CHECK(original[1].program.size() > 4);  // WithCleanup's pushes, pops and remember_state
+  REQUIRE(carried.size() == original.size());
+  for (size_t i = 0; i < carried.size(); ++i) {
+    INFO("record " << i);
+    CHECK(carried[i].kind == original[i].kind);
+    CHECK(carried[i].fields == original[i].fields);
+    CHECK(carried[i].program == original[i].program);
+    if (carried[i].kind == "CIE") {
+      CHECK(carried[i].augmentation == R"(          "zR")");
+      CHECK(carried[i].augmentation_data == "     1b");
+    } else {
+      CHECK(carried[i].augmentation_data.empty());
+    }
+  }
+}
+
+// The hand-written .eh_frame of one function f (16 bytes of .text) in an object assembled by GNU
+// as: one CIE with `augmentation` and the augmentation data `cie_data`, then f's FDE with the
+// augmentation data `fde_data` (assembler lines; the lengths are the assembler's). The CIE's
+// fields and initial instructions are GCC's for x86-64; the FDE's program is one advance and
+// one def_cfa_offset. So forms GCC does not emit here can be tried.
+struct HandFrames {
+  std::string augmentation;
+  std::string cie_data;
+  std::string fde_data;
+};
+
+elf::ElfFile AssembleFrames(const hotpatch::test::ScratchDirectory& scratch,
+                            const HandFrames& frames) {
+  std::ofstream(scratch / "frames.s") << R"(
+  .text
+  .globl f
+f:
+  .fill 16, 1, 0xc3
+  .section .gcc_except_table,"a",@progbits
+.Llsda:
+  .byte 0xff, 0xff, 1, 0
+  .section .eh_frame,"a",@progbits
+.Lcie:
+  .long .Lcie_end - .Lcie_id
+.Lcie_id:
+  .long 0
+  .byte 1
+  .asciz ")" << frames.augmentation << R"("
+  .uleb128 1
+  .sleb128 -8
+  .byte 16
+  .uleb128 .Lcie_data_end - .Lcie_data
+.Lcie_data:
+)" << frames.cie_data << R"(
+.Lcie_data_end:
+  .byte 0x0c, 7, 8, 0x90, 1
+  .balign 4, 0
+.Lcie_end:
+  .long .Lfde_end - .Lfde_pointer
+.Lfde_pointer:
+  .long .Lfde_pointer - .Lcie
+  .long f - .
+  .long 16
+  .uleb128 .Lfde_data_end - .Lfde_data
+.Lfde_data:
+)" << frames.fde_data << R"(
+.Lfde_data_end:
+  .byte 0x41, 0x0e, 16
+  .balign 4, 0
+.Lfde_end:
+)";
+  hotpatch::test::RunCommand("cc -c " + (scratch / "frames.s") + " -o " + (scratch / "frames.o"));
+  return elf::ElfFile::Open(scratch / "frames.o");
+}
+
+TEST_CASE("hand-written CIEs with personality and LSDA are rewritten to \"zR\"") {
+  const hotpatch::test::ScratchDirectory scratch("carried-eh-frame");
+  HandFrames frames;
+  SECTION("\"zPLR\", personality pcrel|sdata4, a 4-byte LSDA pointer") {
+    frames = {"zPLR", ".byte 0x1b\n.long __gxx_personality_v0 - .\n.byte 0x1b\n.byte 0x1b",
+              ".long .Llsda - ."};
+  }
+  SECTION("\"zPLR\", personality absptr (8 bytes), an 8-byte LSDA pointer") {
+    frames = {"zPLR", ".byte 0x00\n.quad __gxx_personality_v0\n.byte 0x00\n.byte 0x1b",
+              ".quad .Llsda"};
+  }
+  SECTION("\"zPLR\", personality indirect|pcrel|sdata4 via DW.ref, as GCC writes it") {
+    frames = {"zPLR", ".byte 0x9b\n.long DW.ref.__gxx_personality_v0 - .\n.byte 0x1b\n.byte 0x1b",
+              ".long .Llsda - ."};
+  }
+  SECTION("\"zPR\", personality uleb128, no LSDA") {
+    frames = {"zPR", ".byte 0x01\n.uleb128 0x1234\n.byte 0x1b", ""};
+  }
+  SECTION("\"zPR\", personality udata2") {
+    frames = {"zPR", ".byte 0x02\n.short 0x1234\n.byte 0x1b", ""};
+  }
+  SECTION("\"zLR\"") {
+    frames = {"zLR", ".byte 0x1b\n.byte 0x1b", ".long .Llsda - ."};
+  }
+  SECTION("\"zRPL\": the augmentation data in the string's order") {
+    frames = {"zRPL", ".byte 0x1b\n.byte 0x1b\n.long __gxx_personality_v0 - .\n.byte 0x1b",
+              ".long .Llsda - ."};
+  }
+  const elf::ElfFile object = AssembleFrames(scratch, frames);
+  const uint32_t text = SectionIndex(object, ".text");
   BundleSection out;
   const CarriedEhFrameStats stats = AppendCarriedEhFrame(
-      object, [&](uint32_t index) -> std::optional<uint32_t> { return index; }, out);
+      object,
+      [text](uint32_t index) -> std::optional<uint32_t> {
+        if (index == text) return 7;
+        return std::nullopt;
+      },
+      out);
   CHECK(stats.fdes_carried == 1);
-  CHECK(stats.fdes_skipped == 2);
+  CHECK(stats.fdes_skipped == 0);
   REQUIRE(FinishCarriedEhFrame(out));
+  // The same bytes whatever the object's CIE had: GCC's "zR" CIE and an FDE without
+  // augmentation data, each padded to a multiple of 4 bytes.
+  CHECK(out.bytes == std::vector<uint8_t>{
+                         0x14, 0,    0,   0,        // CIE length
+                         0,    0,    0,   0,        // CIE id
+                         1,    'z',  'R', 0,        // version, augmentation
+                         1,    0x78, 16,            // code and data alignment, return address
+                         1,    0x1b,                // augmentation data: FDE encoding pcrel|sdata4
+                         0x0c, 7,    8,   0x90, 1,  // def_cfa rsp+8; rip at cfa-8
+                         0,    0,                   // DW_CFA_nop
+                         0x10, 0,    0,   0,        // FDE length
+                         0x1c, 0,    0,   0,        // CIE pointer
+                         0,    0,    0,   0,        // pc_begin (relocated)
+                         16,   0,    0,   0,        // pc_range
+                         0,                         // augmentation data length
+                         0x41, 0x0e, 16,            // advance_loc 1; def_cfa_offset 16
+                         0,    0,    0,   0,        // terminator
+                     });
+  // Only pc_begin's relocation: the personality's and the LSDA's are dropped.
   REQUIRE(out.relocations.size() == 1);
-  CHECK(out.relocations[0].symbol == SectionIndex(object, ".text._Z5Plaini"));
-  CHECK(ParseCarriedEhFrame(out.bytes).size() == 2);
+  CHECK(out.relocations[0] == BundleRelocation{0x20, R_X86_64_PC32, 7, 0});
+}
+
+TEST_CASE("CIEs the rewrite cannot carry still leave their FDEs out, counted") {
+  const hotpatch::test::ScratchDirectory scratch("carried-eh-frame");
+  HandFrames frames;
+  SECTION("a signal frame \"zRS\"") {
+    frames = {"zRS", ".byte 0x1b", ""};
+  }
+  SECTION("a signal frame \"zPLRS\"") {
+    frames = {"zPLRS", ".byte 0x1b\n.long __gxx_personality_v0 - .\n.byte 0x1b\n.byte 0x1b",
+              ".long .Llsda - ."};
+  }
+  SECTION("another FDE pointer encoding") {
+    frames = {"zPLR", ".byte 0x1b\n.long __gxx_personality_v0 - .\n.byte 0x1b\n.byte 0x03",
+              ".long .Llsda - ."};
+  }
+  SECTION("no 'R': absolute 8-byte FDE pointers") {
+    frames = {"zPL", ".byte 0x1b\n.long __gxx_personality_v0 - .\n.byte 0x1b", ".long .Llsda - ."};
+  }
+  SECTION("a personality pointer of unknown size (DW_EH_PE_aligned)") {
+    frames = {"zPR", ".byte 0x50\n.quad __gxx_personality_v0\n.byte 0x1b", ""};
+  }
+  SECTION("augmentation data longer than its fields") {
+    frames = {"zR", ".byte 0x1b\n.byte 0", ""};
+  }
+  SECTION("an augmentation the rewrite does not know") {
+    frames = {"zBR", ".byte 0x1b", ""};
+  }
+  const elf::ElfFile object = AssembleFrames(scratch, frames);
+  BundleSection out;
+  const CarriedEhFrameStats stats = AppendCarriedEhFrame(
+      object, [](uint32_t index) { return std::optional(index); }, out);
+  CHECK(stats.fdes_carried == 0);
+  CHECK(stats.fdes_skipped == 1);
+  CHECK_FALSE(FinishCarriedEhFrame(out));
 }
 
 TEST_CASE("an object .eh_frame whose records cannot be walked is refused naming the object") {

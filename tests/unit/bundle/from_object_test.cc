@@ -120,40 +120,16 @@ const BundleSection* FindSection(const Bundle& bundle, const std::string& name) 
   return nullptr;
 }
 
-TEST_CASE("a patch object built without frame pointers carries one FDE per function") {
-  const ScratchDirectory scratch;
-  // The unlikely path of breakpoint_target goes to .text.unlikely.breakpoint_target (its .cold
-  // part), which has an FDE of its own.
-  const std::string source = scratch.Write("patch.c", R"(
-#include <stdio.h>
-extern volatile int sink;
-__attribute__((cold, noinline)) void complain(int value) { fprintf(stderr, "bad %d\n", value); }
-__attribute__((noinline)) int new_probe(int value) { return value * 3 + sink; }
-void breakpoint_target(void) {
-  for (int i = 0; i < 4; ++i) {
-    if (sink > 1000 + i) {
-      complain(i);
-      fprintf(stderr, "at %d\n", i);
-    }
-    sink += new_probe(i);
-  }
-}
-)");
-  Compile("-fomit-frame-pointer -c -o " + scratch.path() + "/patch.o " + source);
-  const auto object = elf::ElfFile::Open(scratch.path() + "/patch.o");
-  const auto target = elf::ElfFile::Open(hotpatch::test::TargetPath("unwind_deep_calls"));
-  FromObjectOptions options;
-  options.patch_id = "frames";
-  const Bundle bundle = BundleFromObject(object, target, options);
-
+// Checks that `bundle`'s .eh_frame has one FDE for each non-empty code section, covering all of
+// it, relocated against its section symbol, and that the bundle survives write and read (so the
+// carried subset's rules hold: CIEs "zR", no relocation but pc_begin's); returns the FDE count.
+size_t CheckOneFdePerCodeSection(const Bundle& bundle) {
   // Code sections, as the object has them (the cold part only if GCC split one off).
   std::vector<uint32_t> code_sections;
   for (uint32_t i = 0; i < bundle.sections.size(); ++i) {
     const BundleSection& section = bundle.sections[i];
     if ((section.flags & SHF_EXECINSTR) != 0 && section.size() != 0) code_sections.push_back(i);
   }
-  CHECK(code_sections.size() >= 3);  // complain, new_probe, breakpoint_target [, its .cold]
-
   const BundleSection* eh_frame = FindSection(bundle, ".eh_frame");
   REQUIRE(eh_frame != nullptr);
   CHECK(eh_frame == &bundle.sections.back());  // after every carried section
@@ -183,6 +159,56 @@ void breakpoint_target(void) {
 
   // And it is a bundle like any other.
   CHECK(ReadBundle(WriteBundle(bundle)) == bundle);
+  return fdes.size();
+}
+
+TEST_CASE("a patch object built without frame pointers carries one FDE per function") {
+  const ScratchDirectory scratch;
+  // The unlikely path of breakpoint_target goes to .text.unlikely.breakpoint_target (its .cold
+  // part), which has an FDE of its own.
+  const std::string source = scratch.Write("patch.c", R"(
+#include <stdio.h>
+extern volatile int sink;
+__attribute__((cold, noinline)) void complain(int value) { fprintf(stderr, "bad %d\n", value); }
+__attribute__((noinline)) int new_probe(int value) { return value * 3 + sink; }
+void breakpoint_target(void) {
+  for (int i = 0; i < 4; ++i) {
+    if (sink > 1000 + i) {
+      complain(i);
+      fprintf(stderr, "at %d\n", i);
+    }
+    sink += new_probe(i);
+  }
+}
+)");
+  Compile("-fomit-frame-pointer -c -o " + scratch.path() + "/patch.o " + source);
+  const auto object = elf::ElfFile::Open(scratch.path() + "/patch.o");
+  const auto target = elf::ElfFile::Open(hotpatch::test::TargetPath("unwind_deep_calls"));
+  FromObjectOptions options;
+  options.patch_id = "frames";
+  const Bundle bundle = BundleFromObject(object, target, options);
+  CHECK(CheckOneFdePerCodeSection(bundle) >= 3);  // complain, new_probe, breakpoint_target [.cold]
+}
+
+TEST_CASE("a C++ patch object with cleanups carries its FDEs without personality and LSDA") {
+  const ScratchDirectory scratch;
+  // A landing pad (the destructor runs if Work throws): GCC gives the function a CIE "zPLR" with
+  // __gxx_personality_v0 and an LSDA in .gcc_except_table, and moves the landing pad to a .cold
+  // part with an FDE and an LSDA of its own.
+  const std::string source = scratch.Write("patch.cc", R"(
+struct Guard { ~Guard(); };
+void Work();
+extern "C" void breakpoint_target(void) { Guard guard; Work(); }
+)");
+  Compile("-fomit-frame-pointer -c -o " + scratch.path() + "/patch.o " + source);
+  const auto object = elf::ElfFile::Open(scratch.path() + "/patch.o");
+  const auto target = elf::ElfFile::Open(hotpatch::test::TargetPath("unwind_deep_calls"));
+  FromObjectOptions options;
+  options.patch_id = "cxx-frames";
+  const Bundle bundle = BundleFromObject(object, target, options);
+  REQUIRE(bundle.replaced.size() == 1);
+  CHECK(bundle.replaced[0].name == "breakpoint_target");
+  CHECK(CheckOneFdePerCodeSection(bundle) == 2);  // breakpoint_target and its .cold part
 }
 
 TEST_CASE("a reference to a static that several target files define is refused with the list") {

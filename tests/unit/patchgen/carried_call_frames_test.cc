@@ -24,6 +24,30 @@ using hotpatch::test::RunCommand;
 
 constexpr char kFlags[] = "-O2 -fPIE -fomit-frame-pointer -ffunction-sections -fdata-sections";
 
+// Builds the sources `files` (names without extension, `extension` ".c" or ".cc", compiled by
+// `compiler`) of work/orig and work/patched, links the target from the original objects and
+// returns the bundle `hotpatch-gen diff` makes; `output` gets what it printed.
+bundle::Bundle DiffTrees(const hotpatch::test::ScratchDirectory& work, const std::string& compiler,
+                         const std::vector<std::string>& files, const std::string& extension,
+                         std::string& output) {
+  std::string objects;
+  for (const char* tree : {"orig", "patched"}) {
+    for (const std::string& file : files) {
+      const std::string stem = work / tree + "/" + file;
+      RunCommand(compiler + " " + kFlags + " -c " + stem + extension + " -o " + stem + ".o");
+      if (std::string(tree) == "orig") objects += " " + stem + ".o";
+    }
+  }
+  RunCommand(compiler + " -pie" + objects + " -o " + (work / "program"));
+  output = RunCommand(hotpatch::test::BinaryDir() + "/patchgen/hotpatch-gen diff --target " +
+                      (work / "program") + " --orig " + (work / "orig") + " --patched " +
+                      (work / "patched") + " -o " + (work / "out.hpb"));
+  std::ifstream in(work / "out.hpb", std::ios::binary);
+  const std::vector<uint8_t> file{std::istreambuf_iterator<char>(in),
+                                  std::istreambuf_iterator<char>()};
+  return bundle::ReadBundle(file);
+}
+
 // The tests/gen/corpus case `name` built before and after its fix.diff, the target linked from
 // the original objects with the corpus harness; returns the bundle `hotpatch-gen diff` makes.
 bundle::Bundle DiffCorpusCase(const hotpatch::test::ScratchDirectory& work, const std::string& name,
@@ -32,21 +56,7 @@ bundle::Bundle DiffCorpusCase(const hotpatch::test::ScratchDirectory& work, cons
   RunCommand("cd " + work.path() + " && mkdir orig patched && cp " + corpus + "/" + name +
              "/case.c " + corpus + "/harness.c orig/ && cp orig/*.c patched/ && patch -s -p1 -d " +
              "patched < " + corpus + "/" + name + "/fix.diff");
-  for (const char* tree : {"orig", "patched"}) {
-    for (const char* file : {"case", "harness"}) {
-      const std::string stem = work / tree + "/" + file;
-      RunCommand(std::string("cc ") + kFlags + " -c " + stem + ".c -o " + stem + ".o");
-    }
-  }
-  RunCommand("cc -pie " + (work / "orig/case.o") + " " + (work / "orig/harness.o") + " -o " +
-             (work / "program"));
-  output = RunCommand(hotpatch::test::BinaryDir() + "/patchgen/hotpatch-gen diff --target " +
-                      (work / "program") + " --orig " + (work / "orig") + " --patched " +
-                      (work / "patched") + " -o " + (work / "out.hpb"));
-  std::ifstream in(work / "out.hpb", std::ios::binary);
-  const std::vector<uint8_t> file{std::istreambuf_iterator<char>(in),
-                                  std::istreambuf_iterator<char>()};
-  return bundle::ReadBundle(file);
+  return DiffTrees(work, "cc", {"case", "harness"}, ".c", output);
 }
 
 const bundle::BundleSection* FindSection(const bundle::Bundle& b, const std::string& name) {
@@ -101,6 +111,49 @@ TEST_CASE("diff carries the FDEs of new functions too") {
   std::sort(code.begin(), code.end());
   CHECK(code.size() >= 2);  // the changed caller and the function it now calls
   CHECK(CoveredSections(b) == code);
+}
+
+// A C++ function with a cleanup: GCC gives it and its .cold part (the landing pad) a CIE "zPLR"
+// with __gxx_personality_v0 and an LSDA each. Their FDEs are carried with a "zR" CIE, without the
+// LSDA pointers, and no note says that code goes without call frame information.
+TEST_CASE("diff carries the FDEs of a C++ function with cleanups, personality and LSDA dropped") {
+  const hotpatch::test::ScratchDirectory work("carried-call-frames");
+  const std::string source = R"(#include <cstdio>
+struct Guard {
+  ~Guard() { std::puts("checked"); }
+};
+__attribute__((noinline)) void Work(int x) {
+  if (x < 0) throw x;
+}
+__attribute__((noinline)) int Checked(int x) {
+  Guard guard;
+  Work(x);
+  return x + 1;
+}
+int main(int argc, char**) { return Checked(argc) == 0; }
+)";
+  RunCommand("mkdir " + (work / "orig") + " " + (work / "patched"));
+  std::ofstream(work / "orig/checked.cc") << source;
+  std::string patched = source;
+  patched.replace(patched.find("x + 1"), 5, "x + 2");
+  std::ofstream(work / "patched/checked.cc") << patched;
+  std::string output;
+  const bundle::Bundle b = DiffTrees(work, "g++", {"checked"}, ".cc", output);
+  INFO(output);
+  // What the rewrite is about.
+  CHECK_THAT(RunCommand("readelf -wf " + (work / "patched/checked.o")),
+             Catch::Contains("Augmentation:          \"zPLR\""));
+  REQUIRE(b.replaced.size() == 1);
+  CHECK(b.replaced[0].name == "_Z7Checkedi");
+  CHECK(CoveredSections(b) ==
+        std::vector<std::string>{".text._Z7Checkedi", ".text.unlikely._Z7Checkedi"});
+  CHECK_THAT(output, !Catch::Contains("without call frame information"));
+  const bundle::BundleSection* eh_frame = FindSection(b, ".eh_frame");
+  REQUIRE(eh_frame != nullptr);
+  for (const bundle::EhFrameRecord& record : bundle::ParseCarriedEhFrame(eh_frame->bytes)) {
+    if (record.is_cie) continue;
+    CHECK(eh_frame->bytes[record.offset + 16] == 0);  // augmentation data length: no LSDA
+  }
 }
 
 }  // namespace
