@@ -179,7 +179,8 @@ std::string BuildBundleFromSource(const std::string& relative_source, const std:
   std::string object = dir.path() + "/" + id + ".o";
   std::string bundle = dir.path() + "/" + id + ".hpb";
   // The flags the engine tests use: position-independent, one section per function and object,
-  // frame pointers so that a stack walk through patch code stays reliable.
+  // frame pointers like the test targets (a walk through patch code uses the bundle's own CFI
+  // either way: patch_cfi_test.cc builds one without).
   RunShell("cc -O2 -g -fPIE -ffunction-sections -fdata-sections -fno-omit-frame-pointer -c " +
            ShellQuote(source) + " -o " + ShellQuote(object));
   RunShell(ShellQuote(BinaryDir() + "/patchgen/hotpatch-gen") + " pack --target " +

@@ -34,8 +34,9 @@ std::vector<uint8_t> BuildPatchBundle(const std::string& name, const std::string
   std::string source = SourceDir() + "/tests/integration/engine/patches/" + name + ".c";
   std::string object = dir + "/" + name + ".o";
   std::string bundle = dir + "/" + name + ".hpb";
-  // The flags hotpatch-gen build will use: position-independent, one section per function and
-  // object, frame pointers so that a stack walk through patch code stays reliable.
+  // Position-independent, one section per function and object (what hotpatch-gen build adds),
+  // frame pointers like the test targets; `extra_flags` come last and may undo them (a walk
+  // through patch code uses the bundle's own CFI either way).
   RunCommand("cc -O2 -g -fPIE -ffunction-sections -fdata-sections -fno-omit-frame-pointer " +
              extra_flags + " -c " + source + " -o " + object);
   RunCommand(BinaryDir() + "/patchgen/hotpatch-gen pack --target " + target + " --object " +
