@@ -391,6 +391,8 @@ static ApplyResult ApplyOnTracerThread(pid_t pid, std::span<const uint8_t> bundl
       record.functions.push_back(std::move(f));
     }
     std::copy(image.code.begin(), image.code.end(), code.begin() + image_offset);
+    record.call_stubs = {image.code_base + static_cast<int64_t>(layout.stubs_offset),
+                         image.code_base + static_cast<int64_t>(layout.code_size)};
     if (eh_frame_section) {
       const PatchLayout::Placement& placed = layout.sections[*eh_frame_section];
       auto linked = std::span<const uint8_t>(image.code).subspan(

@@ -40,48 +40,65 @@ struct TableEntry {
   uint32_t pc_range = 0;
 };
 
-// record.code minus the ranges its CFI covers.
-std::vector<RemoteRange> CodeWithoutCfi(const PatchRecord& record) {
-  std::vector<RemoteRange> gaps;
-  RemotePtr next = record.code.begin;
-  for (const RemoteRange& covered : record.cfi_ranges) {
-    RemotePtr begin = std::clamp(covered.begin, record.code.begin, record.code.end);
-    if (next < begin) gaps.push_back({next, begin});
-    next = std::max(next, std::clamp(covered.end, record.code.begin, record.code.end));
+// `area` minus `taken` (sorted, not overlapping each other), in order.
+std::vector<RemoteRange> Subtract(RemoteRange area, const std::vector<RemoteRange>& taken) {
+  std::vector<RemoteRange> rest;
+  RemotePtr next = area.begin;
+  for (const RemoteRange& range : taken) {
+    RemotePtr begin = std::clamp(range.begin, area.begin, area.end);
+    if (next < begin) rest.push_back({next, begin});
+    next = std::max(next, std::clamp(range.end, area.begin, area.end));
   }
-  if (next < record.code.end) gaps.push_back({next, record.code.end});
-  return gaps;
+  if (next < area.end) rest.push_back({next, area.end});
+  return rest;
 }
 
-// CFI is used only when it lies inside the patch's own code area: the registry is target memory,
-// and a record pointing the walker elsewhere must not make it trust other bytes as CFI.
-bool HasUsableCfi(const PatchRecord& record) {
-  if (record.eh_frame_hdr.is_null() || !record.code.contains(record.eh_frame_hdr)) return false;
-  for (const RemoteRange& covered : record.cfi_ranges)
-    if (covered.begin < record.code.begin || covered.end > record.code.end) return false;
+// The registry is target memory: ranges that leave the patch's own code area, or overlap, are not
+// trusted to tell the walker anything (they could make it read other bytes as CFI).
+bool InsideCodeArea(const PatchRecord& record, const std::vector<RemoteRange>& ranges) {
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (ranges[i].begin < record.code.begin || ranges[i].end > record.code.end) return false;
+    if (i > 0 && ranges[i - 1].end > ranges[i].begin) return false;
+  }
   return true;
 }
 
 }  // namespace
 
-void AddPatchCodeToWalker(StackWalker& walker, const PatchRecord& record) {
-  if (!HasUsableCfi(record)) {
-    walker.AddCodeRangeWithoutCfi(record.code, CfiFreeRule::kFramePointer);
-    return;
+PatchCodeUnwinding PlanPatchCodeUnwinding(const PatchRecord& record) {
+  PatchCodeUnwinding plan;
+  std::vector<RemoteRange> taken;
+  if (!record.eh_frame_hdr.is_null() && record.code.contains(record.eh_frame_hdr) &&
+      InsideCodeArea(record, record.cfi_ranges)) {
+    plan.eh_frame_hdr = record.eh_frame_hdr;
+    plan.by_cfi = record.cfi_ranges;
+    taken = record.cfi_ranges;
   }
-  for (const RemoteRange& covered : record.cfi_ranges)
-    walker.AddCodeRangeWithEhFrameHdr(covered, record.eh_frame_hdr);
-  for (const RemoteRange& gap : CodeWithoutCfi(record))
-    walker.AddCodeRangeWithoutCfi(gap, CfiFreeRule::kFramePointer);
+  if (record.call_stubs.begin < record.call_stubs.end &&
+      InsideCodeArea(record, {record.call_stubs})) {
+    std::vector<RemoteRange> stubs = Subtract(record.call_stubs, taken);
+    plan.return_address_at_sp = stubs;
+    taken.insert(taken.end(), stubs.begin(), stubs.end());
+    std::sort(taken.begin(), taken.end());
+  }
+  plan.by_frame_pointer = Subtract(record.code, taken);
+  return plan;
+}
+
+void AddPatchCodeToWalker(StackWalker& walker, const PatchRecord& record) {
+  PatchCodeUnwinding plan = PlanPatchCodeUnwinding(record);
+  for (const RemoteRange& range : plan.by_cfi)
+    walker.AddCodeRangeWithEhFrameHdr(range, plan.eh_frame_hdr);
+  for (const RemoteRange& range : plan.return_address_at_sp)
+    walker.AddCodeRangeWithoutCfi(range, CfiFreeRule::kReturnAddressAtSp);
+  for (const RemoteRange& range : plan.by_frame_pointer)
+    walker.AddCodeRangeWithoutCfi(range, CfiFreeRule::kFramePointer);
 }
 
 void RemovePatchCodeFromWalker(StackWalker& walker, const PatchRecord& record) {
-  if (!HasUsableCfi(record)) {
-    walker.RemoveCodeRange(record.code);
-    return;
-  }
-  for (const RemoteRange& covered : record.cfi_ranges) walker.RemoveCodeRange(covered);
-  for (const RemoteRange& gap : CodeWithoutCfi(record)) walker.RemoveCodeRange(gap);
+  PatchCodeUnwinding plan = PlanPatchCodeUnwinding(record);
+  for (const auto* ranges : {&plan.by_cfi, &plan.return_address_at_sp, &plan.by_frame_pointer})
+    for (const RemoteRange& range : *ranges) walker.RemoveCodeRange(range);
 }
 
 uint64_t EhFrameHdrSize(size_t fde_count) {

@@ -37,9 +37,24 @@ struct PatchCfi {
 PatchCfi BuildPatchCfi(std::span<const uint8_t> linked_eh_frame, RemotePtr eh_frame,
                        RemotePtr eh_frame_hdr);
 
-// Tells `walker` how to unwind an applied patch's code: by its CFI where its FDEs cover it, by the
-// frame-pointer rule everywhere else in record.code (gates, call stubs, and all of it for a patch
-// without CFI). Remove undoes exactly what Add did (after a revert).
+// How a stack walk unwinds each part of an applied patch's code area (record.code):
+//  - by its CFI where its FDEs cover it;
+//  - call stubs (`jmp *slot(%rip)`, reached by a `call` and touching no stack) by the return
+//    address at [rsp], as at any function's first instruction;
+//  - everything else by the frame-pointer rule: the gates (a thread is in one only after a killed
+//    engine's partial flip), code whose FDEs the producer could not carry, and the whole area of a
+//    patch recorded without CFI (older engines, bundles without .eh_frame).
+// Ranges the registry gives outside the code area, or overlapping, are ignored (and that part
+// falls back to the frame-pointer rule).
+struct PatchCodeUnwinding {
+  RemotePtr eh_frame_hdr;
+  std::vector<RemoteRange> by_cfi;
+  std::vector<RemoteRange> return_address_at_sp;
+  std::vector<RemoteRange> by_frame_pointer;
+};
+PatchCodeUnwinding PlanPatchCodeUnwinding(const PatchRecord& record);
+
+// Tells `walker` the plan above; Remove undoes exactly what Add did (after a revert).
 void AddPatchCodeToWalker(StackWalker& walker, const PatchRecord& record);
 void RemovePatchCodeFromWalker(StackWalker& walker, const PatchRecord& record);
 

@@ -52,13 +52,12 @@ struct PatchRecord {
   std::vector<RemoteRange> own_mappings;  // mappings created for this patch; unmapped on revert
   std::vector<SavedBytes> saved_areas;    // bytes this patch overwrote in reserved or dead areas
   std::vector<PatchedFunction> functions;
-  // The patch code's CFI (bundle/carried_eh_frame.h), in the code area: the .eh_frame_hdr the
-  // engine wrote for the bundle's .eh_frame, and the code its FDEs cover. Null and empty for a
-  // bundle without CFI (and in registries written before it was carried): that code is unwound by
-  // the frame-pointer rule (unwind/cfi_free_code.h), as is every byte of `code` outside the ranges
-  // (gates, call stubs).
+  // How stack walks unwind `code` (engine/patch_cfi.h): the .eh_frame_hdr the engine wrote for
+  // the bundle's .eh_frame and the code its FDEs cover (null and empty for a bundle without CFI),
+  // and the call stubs. All absent in registries written before they were recorded.
   RemotePtr eh_frame_hdr;
   std::vector<RemoteRange> cfi_ranges;
+  RemoteRange call_stubs;
 };
 
 }  // namespace hotpatch

@@ -84,7 +84,8 @@ json ToJson(const PatchRecord& p) {
           {"saved_areas", saved},
           {"functions", functions},
           {"eh_frame_hdr", p.eh_frame_hdr.value()},
-          {"cfi_ranges", cfi_ranges}};
+          {"cfi_ranges", cfi_ranges},
+          {"call_stubs", RangeJson(p.call_stubs)}};
 }
 
 PatchRecord FromJson(const json& j) {
@@ -116,10 +117,11 @@ PatchRecord FromJson(const json& j) {
     fn.replacement = RemotePtr(f.at("replacement").get<uint64_t>());
     p.functions.push_back(std::move(fn));
   }
-  // Absent in registries of engines before the patch code's CFI was carried: none then.
+  // Absent in registries of engines before they were recorded: none then.
   if (j.contains("eh_frame_hdr")) p.eh_frame_hdr = RemotePtr(j.at("eh_frame_hdr").get<uint64_t>());
   if (j.contains("cfi_ranges"))
     for (const auto& r : j.at("cfi_ranges")) p.cfi_ranges.push_back(RangeFrom(r));
+  if (j.contains("call_stubs")) p.call_stubs = RangeFrom(j.at("call_stubs"));
   return p;
 }
 

@@ -28,6 +28,9 @@ TEST_CASE("a thread below patch code without frame pointers keeps its caller fro
   CHECK(record.code.contains(record.eh_frame_hdr));
   REQUIRE(record.cfi_ranges.size() == 1);
   CHECK(record.cfi_ranges[0].contains(record.functions.at(0).replacement));
+  // usleep is in libc, beyond rel32 reach: called through a stub, which is recorded too.
+  CHECK(record.call_stubs.begin < record.call_stubs.end);
+  CHECK(record.code.contains(record.call_stubs.begin));
 
   // From here the "caller" thread sits in the replacement of inner() (usleep, 50 ms at a time),
   // called from middle(), with rbp holding middle()'s caller's frame pointer.

@@ -119,3 +119,60 @@ TEST_CASE("FDEs that overlap are refused: a pc must have one") {
     CHECK(std::string(e.what()).find("overlap") != std::string::npos);
   }
 }
+
+namespace {
+
+RemoteRange Range(uint64_t begin, uint64_t end) {
+  return {RemotePtr(begin), RemotePtr(end)};
+}
+
+PatchRecord RecordWithCode() {
+  PatchRecord record;
+  record.code = Range(0x1000, 0x2000);
+  return record;
+}
+
+}  // namespace
+
+TEST_CASE("patch code is unwound by its CFI, stubs by [rsp], the rest by the frame-pointer rule") {
+  PatchRecord record = RecordWithCode();
+  record.eh_frame_hdr = RemotePtr(0x1f00);
+  record.cfi_ranges = {Range(0x1100, 0x1180), Range(0x1180, 0x1200)};
+  record.call_stubs = Range(0x1300, 0x1340);
+  PatchCodeUnwinding plan = PlanPatchCodeUnwinding(record);
+  CHECK(plan.eh_frame_hdr == RemotePtr(0x1f00));
+  CHECK(plan.by_cfi == record.cfi_ranges);
+  CHECK(plan.return_address_at_sp == std::vector{Range(0x1300, 0x1340)});
+  // The commit flag and gates, the read-only data and GOT, the table: no pc of a thread is there
+  // unless a gate's (after a killed engine).
+  CHECK(plan.by_frame_pointer ==
+        std::vector{Range(0x1000, 0x1100), Range(0x1200, 0x1300), Range(0x1340, 0x2000)});
+}
+
+TEST_CASE("a patch recorded without CFI or stubs is unwound by the frame-pointer rule") {
+  PatchCodeUnwinding plan = PlanPatchCodeUnwinding(RecordWithCode());
+  CHECK(plan.by_cfi.empty());
+  CHECK(plan.return_address_at_sp.empty());
+  CHECK(plan.by_frame_pointer == std::vector{Range(0x1000, 0x2000)});
+}
+
+TEST_CASE("registry ranges outside the code area or overlapping are not trusted") {
+  PatchRecord record = RecordWithCode();
+  record.call_stubs = Range(0x1300, 0x1340);
+  SECTION("a table outside the code area") {
+    record.eh_frame_hdr = RemotePtr(0x3000);
+    record.cfi_ranges = {Range(0x1100, 0x1180)};
+  }
+  SECTION("CFI claimed for code outside the area") {
+    record.eh_frame_hdr = RemotePtr(0x1f00);
+    record.cfi_ranges = {Range(0x1100, 0x1180), Range(0x1f80, 0x2100)};
+  }
+  SECTION("overlapping CFI ranges") {
+    record.eh_frame_hdr = RemotePtr(0x1f00);
+    record.cfi_ranges = {Range(0x1100, 0x1180), Range(0x1170, 0x1200)};
+  }
+  PatchCodeUnwinding plan = PlanPatchCodeUnwinding(record);
+  CHECK(plan.by_cfi.empty());
+  CHECK(plan.return_address_at_sp == std::vector{Range(0x1300, 0x1340)});
+  CHECK(plan.by_frame_pointer == std::vector{Range(0x1000, 0x1300), Range(0x1340, 0x2000)});
+}
