@@ -79,19 +79,6 @@ class EhFrameBytes {
   }
 };
 
-// The message of the Error(kBadBundle) that `action` throws; fails the test on anything else.
-template <typename Action>
-std::string BadBundleMessage(Action action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    CHECK(error.code() == ErrorCode::kBadBundle);
-    return error.what();
-  }
-  FAIL("accepted");
-  return "";
-}
-
 std::string ParseMessage(const EhFrameBytes& eh_frame) {
   return BadBundleMessage([&] { ParseCarriedEhFrame(eh_frame.bytes); });
 }

@@ -8,19 +8,6 @@
 namespace hotpatch::bundle::test {
 namespace {
 
-// The message of the Error(kBadBundle) that `write` throws; fails the test on anything else.
-template <typename Action>
-std::string BadBundleMessage(Action action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    CHECK(error.code() == ErrorCode::kBadBundle);
-    return error.what();
-  }
-  FAIL("accepted");
-  return "";
-}
-
 TEST_CASE("a rich bundle survives write and read unchanged") {
   const Bundle original = RichBundle();
   const std::vector<uint8_t> file = WriteBundle(original);

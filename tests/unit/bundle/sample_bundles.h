@@ -3,18 +3,33 @@
 
 #include <elf.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "bundle/bundle.h"
 #include "bundle/checksum.h"
 #include "bundle/on_disk_records.h"
 #include "bundle/section_table.h"
 
 namespace hotpatch::bundle::test {
+
+// The message of the Error(kBadBundle) that `action` throws; fails the test on anything else.
+template <typename Action>
+std::string BadBundleMessage(Action action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::kBadBundle);
+    return error.what();
+  }
+  FAIL("accepted");
+  return "";
+}
 
 inline std::vector<uint8_t> Bytes(std::initializer_list<uint8_t> bytes) {
   return bytes;
