@@ -35,6 +35,7 @@ std::vector<uint8_t> BuildEntryGate(RemotePtr gate, RemotePtr commit_flag, Remot
                                           " out of rel32 reach of gate " + gate.ToString());
   out.insert(out.end(), {0x0f, 0x85});
   AppendInt32(out, replacement - (gate + 13));
+  static_assert(kEntryGateCompareSize == 13, "cmpb (7 bytes) and jne rel32 (6)");
   auto displaced = x86_64::RelocateDisplacedInstructions(
       bytes_at_jump_at, jump_at, x86_64::kJmpRel32Length, gate + static_cast<int64_t>(out.size()));
   out.insert(out.end(), displaced.bytes.begin(), displaced.bytes.end());

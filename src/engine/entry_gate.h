@@ -30,6 +30,9 @@ namespace hotpatch {
 inline constexpr size_t kEntryGateSize = 96;
 // The commit flag and its padding in front of the gates.
 inline constexpr size_t kCommitFlagSize = 16;
+// The gate's own instructions before the displaced ones (cmpb, jne): they touch no stack, so a
+// thread stopped there has its return address at [rsp], as at the function's first instruction.
+inline constexpr size_t kEntryGateCompareSize = 13;
 
 // The bytes of one gate placed at `gate`. `bytes_at_jump_at` are the target's current bytes at
 // `jump_at` (at least 20 of them), which the gate displaces.

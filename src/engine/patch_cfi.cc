@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "bundle/carried_eh_frame.h"
+#include "engine/entry_gate.h"
 #include "unwind/eh_frame_hdr.h"
 #include "unwind/stack_walker.h"
 
@@ -74,11 +75,19 @@ PatchCodeUnwinding PlanPatchCodeUnwinding(const PatchRecord& record) {
     plan.by_cfi = record.cfi_ranges;
     taken = record.cfi_ranges;
   }
-  if (record.call_stubs.begin < record.call_stubs.end &&
-      InsideCodeArea(record, {record.call_stubs})) {
-    std::vector<RemoteRange> stubs = Subtract(record.call_stubs, taken);
-    plan.return_address_at_sp = stubs;
-    taken.insert(taken.end(), stubs.begin(), stubs.end());
+  // Code that touches no stack and is entered at a function's first instruction, by a call
+  // (stubs) or the entry's jump (a gate's compare and branch).
+  std::vector<RemoteRange> at_entry;
+  if (record.call_stubs.begin < record.call_stubs.end) at_entry.push_back(record.call_stubs);
+  for (const PatchedFunction& function : record.functions)
+    at_entry.push_back({function.gate, function.gate + int64_t(kEntryGateCompareSize)});
+  std::sort(at_entry.begin(), at_entry.end());
+  for (const RemoteRange& range : at_entry) {
+    if (!InsideCodeArea(record, {range})) continue;
+    for (const RemoteRange& part : Subtract(range, taken)) {
+      plan.return_address_at_sp.push_back(part);
+      taken.push_back(part);
+    }
     std::sort(taken.begin(), taken.end());
   }
   plan.by_frame_pointer = Subtract(record.code, taken);

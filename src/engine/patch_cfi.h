@@ -39,11 +39,13 @@ PatchCfi BuildPatchCfi(std::span<const uint8_t> linked_eh_frame, RemotePtr eh_fr
 
 // How a stack walk unwinds each part of an applied patch's code area (record.code):
 //  - by its CFI where its FDEs cover it;
-//  - call stubs (`jmp *slot(%rip)`, reached by a `call` and touching no stack) by the return
-//    address at [rsp], as at any function's first instruction;
-//  - everything else by the frame-pointer rule: the gates (a thread is in one only after a killed
-//    engine's partial flip), code whose FDEs the producer could not carry, and the whole area of a
-//    patch recorded without CFI (older engines, bundles without .eh_frame).
+//  - call stubs (`jmp *slot(%rip)`, reached by a `call`) and each gate's compare and branch
+//    (reached by the entry's jump; a thread is in a gate only after a killed engine's partial
+//    flip) by the return address at [rsp], as at any function's first instruction: they touch
+//    no stack;
+//  - everything else by the frame-pointer rule: a gate's displaced instructions (which may push;
+//    the rule knows `push %rbp; mov %rsp,%rbp`), code whose FDEs the producer could not carry, and
+//    the whole area of a patch recorded without CFI (older engines, bundles without .eh_frame).
 // Ranges the registry gives outside the code area, or overlapping, are ignored (and that part
 // falls back to the frame-pointer rule).
 struct PatchCodeUnwinding {

@@ -132,28 +132,37 @@ PatchRecord RecordWithCode() {
   return record;
 }
 
+// One replaced function: its gate after the 16-byte commit flag.
+PatchRecord RecordWithGate() {
+  PatchRecord record = RecordWithCode();
+  PatchedFunction function;
+  function.gate = RemotePtr(0x1010);
+  record.functions.push_back(function);
+  return record;
+}
+
 }  // namespace
 
-TEST_CASE("patch code is unwound by its CFI, stubs by [rsp], the rest by the frame-pointer rule") {
-  PatchRecord record = RecordWithCode();
+TEST_CASE("patch code is unwound by its CFI, stubs and gate entries by [rsp], the rest by rbp") {
+  PatchRecord record = RecordWithGate();
   record.eh_frame_hdr = RemotePtr(0x1f00);
   record.cfi_ranges = {Range(0x1100, 0x1180), Range(0x1180, 0x1200)};
   record.call_stubs = Range(0x1300, 0x1340);
   PatchCodeUnwinding plan = PlanPatchCodeUnwinding(record);
   CHECK(plan.eh_frame_hdr == RemotePtr(0x1f00));
   CHECK(plan.by_cfi == record.cfi_ranges);
-  CHECK(plan.return_address_at_sp == std::vector{Range(0x1300, 0x1340)});
-  // The commit flag and gates, the read-only data and GOT, the table: no pc of a thread is there
-  // unless a gate's (after a killed engine).
-  CHECK(plan.by_frame_pointer ==
-        std::vector{Range(0x1000, 0x1100), Range(0x1200, 0x1300), Range(0x1340, 0x2000)});
+  // The gate's cmpb and jne (13 bytes), the stubs.
+  CHECK(plan.return_address_at_sp == std::vector{Range(0x1010, 0x101d), Range(0x1300, 0x1340)});
+  // The commit flag, the gate's displaced instructions, the read-only data and GOT, the table.
+  CHECK(plan.by_frame_pointer == std::vector{Range(0x1000, 0x1010), Range(0x101d, 0x1100),
+                                             Range(0x1200, 0x1300), Range(0x1340, 0x2000)});
 }
 
 TEST_CASE("a patch recorded without CFI or stubs is unwound by the frame-pointer rule") {
-  PatchCodeUnwinding plan = PlanPatchCodeUnwinding(RecordWithCode());
+  PatchCodeUnwinding plan = PlanPatchCodeUnwinding(RecordWithGate());
   CHECK(plan.by_cfi.empty());
-  CHECK(plan.return_address_at_sp.empty());
-  CHECK(plan.by_frame_pointer == std::vector{Range(0x1000, 0x2000)});
+  CHECK(plan.return_address_at_sp == std::vector{Range(0x1010, 0x101d)});
+  CHECK(plan.by_frame_pointer == std::vector{Range(0x1000, 0x1010), Range(0x101d, 0x2000)});
 }
 
 TEST_CASE("registry ranges outside the code area or overlapping are not trusted") {
